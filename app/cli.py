@@ -1,0 +1,53 @@
+"""`pictograph serve | seed | export-schema`."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import typer
+import uvicorn
+
+from app.settings import Settings
+
+cli = typer.Typer(help="Pictograph: the GraphQL backend of a photo-sharing app.", no_args_is_help=True)
+
+
+@cli.command()
+def serve(
+    seed_demo: bool = typer.Option(False, "--seed", help="Load demo data first (embedded MongoDB only)."),
+    reload: bool = typer.Option(False, help="Restart on code changes (development)."),
+) -> None:
+    """Serve the API on PICTOGRAPH_HOST:PICTOGRAPH_PORT."""
+    from app.main import create_app
+
+    settings = Settings()
+    app = create_app(settings, seed_demo=seed_demo)
+    typer.echo(f"GraphQL at {settings.base_url}/graphql")
+    uvicorn.run(app, host=settings.host, port=settings.port, log_level="info", reload=reload)
+
+
+@cli.command()
+def seed(
+    users: int = typer.Option(300, min=2, help="How many demo users to create."),
+) -> None:
+    """Load demo data into the configured backends (MongoDB must be a real server)."""
+    from app.seed import seed_demo_data
+
+    settings = Settings()
+    if settings.mongodb_url is None:
+        raise typer.BadParameter(
+            "the embedded MongoDB lives inside one process: use `pictograph serve --seed`"
+        )
+    asyncio.run(seed_demo_data(settings, users=users))
+
+
+@cli.command("export-schema")
+def export_schema(
+    path: Path = typer.Argument(Path("schema.graphql"), help="Where to write the SDL."),
+) -> None:
+    """Write the GraphQL schema (SDL) the code defines."""
+    from schema import build_schema
+
+    path.write_text(build_schema(mask_errors=False).as_str() + "\n")
+    typer.echo(f"wrote {path}")

@@ -1,0 +1,65 @@
+"""Opening every backend client for the lifetime of the app, in one AsyncExitStack."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass
+
+from argon2 import PasswordHasher, Type
+
+from app.settings import Settings
+from resolvers.context import Services
+from storage.ids import IdGenerator
+from storage.mongo import open_database, ping
+from storage.rate_limit import RateLimiter
+from storage.redis import open_redis
+from storage.stores import Stores
+
+# OWASP's Password Storage Cheat Sheet, first argon2id option: 19 MiB, 2 passes, 1 lane.
+ARGON2_MEMORY_KIB = 19_456
+ARGON2_TIME_COST = 2
+ARGON2_PARALLELISM = 1
+
+
+def password_hasher() -> PasswordHasher:
+    return PasswordHasher(
+        time_cost=ARGON2_TIME_COST,
+        memory_cost=ARGON2_MEMORY_KIB,
+        parallelism=ARGON2_PARALLELISM,
+        type=Type.ID,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Runtime:
+    """The services resolvers use, and a readiness probe for each backend behind them."""
+
+    services: Services
+    probes: dict[str, Callable[[], Awaitable[object]]]
+
+
+@asynccontextmanager
+async def open_runtime(settings: Settings) -> AsyncIterator[Runtime]:
+    async with AsyncExitStack() as stack:
+        database = await stack.enter_async_context(
+            open_database(settings.mongodb_url, settings.mongodb_database)
+        )
+        redis = await stack.enter_async_context(open_redis(settings.redis_url))
+        stores = Stores.create(database, redis)
+        await stores.create_indexes()
+        passwords = password_hasher()
+        services = Services(
+            stores=stores,
+            redis=redis,
+            ids=IdGenerator(settings.worker_id),
+            passwords=passwords,
+            dummy_password_hash=passwords.hash("never anyone's password"),
+            rate_limiter=RateLimiter(redis),
+            session_lifetime=settings.session_lifetime,
+            media_base_url=settings.resolved_media_base_url,
+        )
+        yield Runtime(
+            services=services,
+            probes={"mongodb": lambda: ping(database), "redis": redis.ping},
+        )

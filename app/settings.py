@@ -1,0 +1,94 @@
+"""Settings, read from `PICTOGRAPH_*` environment variables (or a `.env` file).
+
+Every backend URL left unset selects its embedded default, so `pictograph serve` needs
+nothing running; production refuses embedded backends and the default secret.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from enum import StrEnum
+from typing import Self
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEVELOPMENT_SECRET_KEY = "development-only-secret-key-change-me"
+DEFAULT_PORT = 8000
+
+
+class Environment(StrEnum):
+    DEVELOPMENT = "development"
+    PRODUCTION = "production"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="PICTOGRAPH_", env_file=".env", extra="ignore")
+
+    environment: Environment = Environment.DEVELOPMENT
+    secret_key: SecretStr = SecretStr(DEVELOPMENT_SECRET_KEY)
+    host: str = "127.0.0.1"
+    port: int = DEFAULT_PORT
+    public_url: str | None = Field(
+        default=None, description="Where clients reach this server; defaults to http://host:port."
+    )
+
+    mongodb_url: str | None = None
+    mongodb_database: str = "pictograph"
+    redis_url: str | None = None
+    s3_endpoint_url: str | None = None
+    s3_bucket: str = "pictograph-media"
+    s3_region: str = "us-east-1"
+    s3_access_key_id: str | None = None
+    s3_secret_access_key: SecretStr | None = None
+    media_base_url: str | None = Field(
+        default=None,
+        description="The CDN in front of the media; defaults to the app's own /media.",
+    )
+    media_dir: str = ".pictograph/media"
+    triton_url: str | None = None
+    broadcast_url: str | None = None
+
+    session_days: int = Field(default=30, ge=1, le=365)
+    worker_id: int = Field(default=0, ge=0, le=8191, description="Unique per process: id generation.")
+    allowed_origins: list[str] = Field(
+        default_factory=list, description="Other origins whose pages may open WebSockets."
+    )
+
+    @property
+    def is_production(self) -> bool:
+        return self.environment is Environment.PRODUCTION
+
+    @property
+    def base_url(self) -> str:
+        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
+
+    @property
+    def resolved_media_base_url(self) -> str:
+        return (self.media_base_url or f"{self.base_url}/media").rstrip("/")
+
+    @property
+    def session_lifetime(self) -> timedelta:
+        return timedelta(days=self.session_days)
+
+    def embedded_backends(self) -> list[str]:
+        urls = {
+            "MONGODB_URL": self.mongodb_url,
+            "REDIS_URL": self.redis_url,
+            "S3_ENDPOINT_URL": self.s3_endpoint_url,
+            "TRITON_URL": self.triton_url,
+            "BROADCAST_URL": self.broadcast_url,
+        }
+        return [f"PICTOGRAPH_{name}" for name, url in urls.items() if url is None]
+
+    @model_validator(mode="after")
+    def _refuse_development_defaults_in_production(self) -> Self:
+        if not self.is_production:
+            return self
+        if self.secret_key.get_secret_value() == DEVELOPMENT_SECRET_KEY:
+            raise ValueError("production needs PICTOGRAPH_SECRET_KEY set to a secret of its own")
+        if missing := self.embedded_backends():
+            raise ValueError(
+                "production needs real backends; set " + ", ".join(missing)
+            )
+        return self

@@ -1,0 +1,58 @@
+"""What every resolver receives: the process-wide services and the per-request context."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from argon2 import PasswordHasher
+
+from loaders import Loaders
+from storage.ids import IdGenerator
+from storage.rate_limit import RateLimiter
+from storage.redis import Redis
+from storage.session import SessionRecord
+from storage.stores import Stores
+from storage.user import UserRecord
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class Services:
+    """Built once in the app's lifespan and shared by every request."""
+
+    stores: Stores
+    redis: Redis
+    ids: IdGenerator
+    passwords: PasswordHasher
+    # Verified against when a login names no account, so both cases take the same time.
+    dummy_password_hash: str
+    rate_limiter: RateLimiter
+    session_lifetime: timedelta
+    media_base_url: str
+    clock: Callable[[], datetime] = utc_now
+
+
+@dataclass(slots=True)
+class Context:
+    """Built per HTTP request, or once per WebSocket connection (then `loaders` is renewed
+    for every subscription event)."""
+
+    services: Services
+    loaders: Loaders
+    viewer: UserRecord | None = None
+    session: SessionRecord | None = None
+    # Why a presented token was refused; reported to fields that need a viewer.
+    auth_error: str | None = None
+    # The graphql-transport-ws connection_init payload, set by strawberry.
+    connection_params: dict[str, Any] | None = field(default=None)
+
+    def refresh_loaders(self) -> None:
+        self.loaders = Loaders.create(
+            self.services.stores, None if self.viewer is None else self.viewer.id
+        )

@@ -1,0 +1,159 @@
+"""The follow graph: following, unfollowing, private accounts' requests.
+
+Counters on `users` move only when a follow document was really inserted, approved or
+deleted, so concurrent and repeated calls never double-count.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from resolvers.context import Context
+from resolvers.errors import ErrorCode, FieldError
+from resolvers.ids import parse_typed_id
+from resolvers.pagination import DEFAULT_PAGE_SIZE, Page, decode_cursor, keyset_page, page_size
+from resolvers.viewer import require_viewer
+from resolvers.visibility import can_see_content, visible_user, visible_users
+from storage.follow import FollowRecord, FollowState
+from storage.user import UserRecord
+
+
+@dataclass(frozen=True, slots=True)
+class FollowResult:
+    state: FollowState | None = None
+    user: UserRecord | None = None
+    errors: list[FieldError] = field(default_factory=list)
+
+
+async def resolve_user_argument(
+    context: Context, raw_id: str, field_name: str
+) -> UserRecord | FieldError:
+    """The user a mutation argument names, if the viewer may see them."""
+    user_id = parse_typed_id(raw_id, "User")
+    if user_id is None:
+        return FieldError(ErrorCode.INVALID, field_name, "Not a user id.")
+    user = await visible_user(context, user_id)
+    if user is None:
+        return FieldError(ErrorCode.NOT_FOUND, field_name, "No such user.")
+    return user
+
+
+async def follow_user(context: Context, raw_user_id: str) -> FollowResult:
+    viewer = require_viewer(context)
+    target = await resolve_user_argument(context, raw_user_id, "userId")
+    if isinstance(target, FieldError):
+        return FollowResult(errors=[target])
+    if target.id == viewer.id:
+        return FollowResult(errors=[FieldError(ErrorCode.INVALID, "userId", "You cannot follow yourself.")])
+    services = context.services
+    state = FollowState.REQUESTED if target.is_private else FollowState.FOLLOWING
+    inserted = await services.stores.follows.insert(services.ids.next_id(), viewer.id, target.id, state)
+    if inserted is None:
+        existing = await services.stores.follows.find(viewer.id, target.id)
+        state = FollowState.NONE if existing is None else existing.state
+    elif state is FollowState.FOLLOWING:
+        await _count_follow(context, viewer.id, target.id, +1)
+    return FollowResult(state=state, user=await reload_user(context, target.id))
+
+
+async def unfollow_user(context: Context, raw_user_id: str) -> FollowResult:
+    """Stops following, or withdraws a request; not following is not an error."""
+    viewer = require_viewer(context)
+    target = await resolve_user_argument(context, raw_user_id, "userId")
+    if isinstance(target, FieldError):
+        return FollowResult(errors=[target])
+    await remove_follow(context, viewer.id, target.id)
+    return FollowResult(state=FollowState.NONE, user=await reload_user(context, target.id))
+
+
+async def respond_to_follow_request(context: Context, raw_user_id: str, approve: bool) -> FollowResult:
+    viewer = require_viewer(context)
+    requester = await resolve_user_argument(context, raw_user_id, "userId")
+    if isinstance(requester, FieldError):
+        return FollowResult(errors=[requester])
+    follows = context.services.stores.follows
+    if approve:
+        done = await follows.approve(requester.id, viewer.id)
+        if done:
+            await _count_follow(context, requester.id, viewer.id, +1)
+    else:
+        done = await follows.delete(requester.id, viewer.id, state=FollowState.REQUESTED) is not None
+    if not done:
+        return FollowResult(
+            errors=[FieldError(ErrorCode.NOT_FOUND, "userId", "This user has no pending request.")]
+        )
+    return FollowResult(user=await reload_user(context, requester.id))
+
+
+async def approve_all_requests(context: Context, followee_id: int) -> None:
+    follows = context.services.stores.follows
+    for request in await follows.pending_requests_to(followee_id):
+        if await follows.approve(request.follower_id, followee_id):
+            await _count_follow(context, request.follower_id, followee_id, +1)
+
+
+async def remove_follow(context: Context, follower_id: int, followee_id: int) -> None:
+    removed = await context.services.stores.follows.delete(follower_id, followee_id)
+    if removed is not None and removed.state is FollowState.FOLLOWING:
+        await _count_follow(context, follower_id, followee_id, -1)
+
+
+async def follow_requests(context: Context, first: int | None, after: str | None) -> Page[UserRecord]:
+    """Pending requests to the viewer, newest first."""
+    viewer = require_viewer(context)
+    size = page_size(first, DEFAULT_PAGE_SIZE)
+    rows = await context.services.stores.follows.page_followers(
+        viewer.id, FollowState.REQUESTED, before_id=decode_cursor(after), limit=size + 1
+    )
+    return await _users_page(context, rows, size, lambda row: row.follower_id)
+
+
+async def followers(context: Context, user: UserRecord, first: int | None, after: str | None) -> Page[UserRecord]:
+    size = page_size(first, DEFAULT_PAGE_SIZE)
+    before_id = decode_cursor(after)
+    if not await can_see_content(context, user):
+        return Page(edges=[], has_next_page=False)
+    rows = await context.services.stores.follows.page_followers(
+        user.id, FollowState.FOLLOWING, before_id=before_id, limit=size + 1
+    )
+    return await _users_page(context, rows, size, lambda row: row.follower_id)
+
+
+async def following(context: Context, user: UserRecord, first: int | None, after: str | None) -> Page[UserRecord]:
+    size = page_size(first, DEFAULT_PAGE_SIZE)
+    before_id = decode_cursor(after)
+    if not await can_see_content(context, user):
+        return Page(edges=[], has_next_page=False)
+    rows = await context.services.stores.follows.page_following(
+        user.id, before_id=before_id, limit=size + 1
+    )
+    return await _users_page(context, rows, size, lambda row: row.followee_id)
+
+
+async def _users_page(
+    context: Context, rows: list[FollowRecord], size: int, user_id_of: Callable[[FollowRecord], int]
+) -> Page[UserRecord]:
+    """The users a page of follows points at, keyed by follow id; hidden ones left out."""
+    page = keyset_page(rows, size, key=lambda row: row.id)
+    cursor_by_user_id = {user_id_of(row): cursor for cursor, row in page.edges}
+    users = await context.loaders.user_by_id.load_many(list(cursor_by_user_id))
+    edges = [(cursor_by_user_id[user.id], user) for user in await visible_users(context, users)]
+    return Page(edges=edges, has_next_page=page.has_next_page)
+
+
+async def reload_user(context: Context, user_id: int) -> UserRecord:
+    """The user as stored now, after this request changed them."""
+    context.loaders.user_by_id.clear(user_id)
+    context.loaders.follow_state_by_user_id.clear(user_id)
+    context.loaders.follows_viewer_by_user_id.clear(user_id)
+    context.loaders.blocked_by_user_id.clear(user_id)
+    user = await context.loaders.user_by_id.load(user_id)
+    assert user is not None, "users are never deleted"
+    return user
+
+
+async def _count_follow(context: Context, follower_id: int, followee_id: int, delta: int) -> None:
+    users = context.services.stores.users
+    await users.increment_counts(follower_id, following=delta)
+    await users.increment_counts(followee_id, follower=delta)

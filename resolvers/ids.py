@@ -1,0 +1,31 @@
+"""Relay global ids: the opaque `ID` of every node is base64("<Type>:<record id>")."""
+
+from __future__ import annotations
+
+from strawberry.relay import GlobalID, GlobalIDValueError
+
+MAX_RECORD_ID = (1 << 63) - 1  # ids are signed 64-bit in MongoDB
+
+
+def to_global_id(type_name: str, record_id: int) -> str:
+    return str(GlobalID(type_name, str(record_id)))
+
+
+def parse_global_id(raw: str) -> tuple[str, int] | None:
+    """(type name, record id), or None when `raw` is not one of our ids."""
+    try:
+        global_id = GlobalID.from_id(raw)
+        record_id = int(global_id.node_id)
+    except (GlobalIDValueError, ValueError):
+        return None
+    if not 0 < record_id <= MAX_RECORD_ID or not global_id.node_id.isdigit():
+        return None
+    return global_id.type_name, record_id
+
+
+def parse_typed_id(raw: str, type_name: str) -> int | None:
+    """The record id of `raw` when it is an id of a `type_name`, else None."""
+    parsed = parse_global_id(raw)
+    if parsed is None or parsed[0] != type_name:
+        return None
+    return parsed[1]

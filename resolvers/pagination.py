@@ -1,0 +1,60 @@
+"""Relay cursor connections over keysets: a cursor is the key of the last row seen, so pages
+stay stable while new rows arrive (an offset would shift)."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+from resolvers.errors import BadUserInput
+
+DEFAULT_PAGE_SIZE = 20
+MAX_PAGE_SIZE = 100  # as GitHub's GraphQL API: bounds the work one request can ask for
+CURSOR_PREFIX = "k:"  # versions the cursor format
+
+RowT = TypeVar("RowT")
+NodeT = TypeVar("NodeT")
+
+
+@dataclass(frozen=True, slots=True)
+class Page(Generic[NodeT]):
+    edges: list[tuple[str, NodeT]]  # (cursor, node)
+    has_next_page: bool
+
+
+def page_size(first: int | None, default: int) -> int:
+    """The rows to return for `first` (null means the field's default), capped."""
+    if first is None:
+        return default
+    if first < 0:
+        raise BadUserInput("`first` must not be negative.")
+    return min(first, MAX_PAGE_SIZE)
+
+
+def encode_cursor(key: int) -> str:
+    return base64.urlsafe_b64encode(f"{CURSOR_PREFIX}{key}".encode()).decode()
+
+
+def decode_cursor(cursor: str | None) -> int | None:
+    """The key `cursor` stands for; None for the first page; BAD_USER_INPUT when malformed."""
+    if cursor is None:
+        return None
+    try:
+        text = base64.urlsafe_b64decode(cursor.encode("ascii")).decode()
+    except (binascii.Error, UnicodeError, ValueError):
+        raise BadUserInput("`after` is not a valid cursor.") from None
+    key = text.removeprefix(CURSOR_PREFIX)
+    if key == text or not key.isdigit():
+        raise BadUserInput("`after` is not a valid cursor.")
+    return int(key)
+
+
+def keyset_page(rows: Sequence[RowT], size: int, key: Callable[[RowT], int]) -> Page[RowT]:
+    """A page from `rows` fetched with `limit=size + 1` (the extra row tells hasNextPage)."""
+    return Page(
+        edges=[(encode_cursor(key(row)), row) for row in rows[:size]],
+        has_next_page=len(rows) > size,
+    )

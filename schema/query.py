@@ -1,0 +1,49 @@
+"""The root `Query` type: thin fields that hand over to resolvers."""
+
+from __future__ import annotations
+
+import strawberry
+from strawberry import relay
+
+from resolvers import follow as follow_resolvers
+from resolvers import user as user_resolvers
+from resolvers.errors import BadUserInput
+from resolvers.ids import parse_global_id
+from resolvers.pagination import DEFAULT_PAGE_SIZE
+from schema.types.common import Info, to_connection
+from schema.types.user import User
+
+
+@strawberry.type
+class Query:
+    @strawberry.field(description="Any object by its global id; null when absent or hidden.")
+    async def node(self, info: Info, id: strawberry.ID) -> relay.Node | None:
+        parsed = parse_global_id(id)
+        if parsed is None:
+            raise BadUserInput("`id` is not a valid global id.")
+        type_name, record_id = parsed
+        if type_name == "User":
+            return User.wrap_optional(await user_resolvers.user_by_id(info.context, record_id))
+        return None
+
+    @strawberry.field(description="The signed-in user, or null when anonymous.")
+    def viewer(self, info: Info) -> User | None:
+        return User.wrap_optional(user_resolvers.viewer(info.context))
+
+    @strawberry.field(description="A user by username (case-insensitive); null when absent or hidden.")
+    async def user(self, info: Info, username: str) -> User | None:
+        return User.wrap_optional(await user_resolvers.user_by_username(info.context, username))
+
+    @strawberry.field(description="Users whose username or name starts with `query`, most followed first.")
+    async def search_users(
+        self, info: Info, query: str, first: int | None = user_resolvers.DEFAULT_SEARCH_RESULTS
+    ) -> relay.Connection[User]:
+        users = await user_resolvers.search_users(info.context, query, first)
+        return to_connection(user_resolvers.search_page(users), User.wrap)
+
+    @strawberry.field(description="Pending requests to follow the viewer, newest first.")
+    async def follow_requests(
+        self, info: Info, first: int | None = DEFAULT_PAGE_SIZE, after: str | None = None
+    ) -> relay.Connection[User]:
+        page = await follow_resolvers.follow_requests(info.context, first, after)
+        return to_connection(page, User.wrap)

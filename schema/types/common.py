@@ -1,0 +1,46 @@
+"""Types every domain shares: payload errors, connections, and the typed `Info`."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TypeAlias, TypeVar
+
+import strawberry
+from strawberry import relay
+
+from resolvers.context import Context
+from resolvers.errors import ErrorCode, FieldError
+from resolvers.pagination import Page
+
+Info: TypeAlias = strawberry.Info[Context, None]
+
+UserErrorCode = strawberry.enum(ErrorCode, name="UserErrorCode")
+
+RecordT = TypeVar("RecordT")
+NodeT = TypeVar("NodeT")
+
+
+@strawberry.type(description="An expected failure of a mutation; nothing was written.")
+class UserError:
+    code: UserErrorCode
+    field: str | None = strawberry.field(description="The input field at fault, if one is.")
+    message: str
+
+    @classmethod
+    def from_errors(cls, errors: list[FieldError]) -> list[UserError]:
+        return [cls(code=error.code, field=error.field, message=error.message) for error in errors]
+
+
+def to_connection(
+    page: Page[RecordT], wrap: Callable[[RecordT], NodeT]
+) -> relay.Connection[NodeT]:
+    edges = [relay.Edge(cursor=cursor, node=wrap(record)) for cursor, record in page.edges]
+    return relay.Connection(
+        edges=edges,
+        page_info=relay.PageInfo(
+            has_next_page=page.has_next_page,
+            has_previous_page=False,  # forward pagination only
+            start_cursor=edges[0].cursor if edges else None,
+            end_cursor=edges[-1].cursor if edges else None,
+        ),
+    )

@@ -1,0 +1,147 @@
+"""The `follows` collection: one document per (follower, followee), following or requested.
+
+The unique index on the pair makes a repeated follow a no-op, so the counters on `users` are
+changed only by the one call whose insert, approval or delete actually happened.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from enum import StrEnum
+
+from pymongo import ASCENDING, DESCENDING, IndexModel
+from pymongo.errors import DuplicateKeyError
+
+from storage.mongo import Collection, Document
+
+
+class FollowState(StrEnum):
+    NONE = "NONE"
+    REQUESTED = "REQUESTED"
+    FOLLOWING = "FOLLOWING"
+
+
+@dataclass(frozen=True, slots=True)
+class FollowRecord:
+    id: int  # time-ordered: the keyset of follower and request lists
+    follower_id: int
+    followee_id: int
+    state: FollowState
+
+
+def _record(document: Document) -> FollowRecord:
+    return FollowRecord(
+        id=document["_id"],
+        follower_id=document["follower_id"],
+        followee_id=document["followee_id"],
+        state=FollowState(document["state"]),
+    )
+
+
+class FollowStore:
+    def __init__(self, collection: Collection) -> None:
+        self._follows = collection
+
+    async def create_indexes(self) -> None:
+        await self._follows.create_indexes(
+            [
+                IndexModel([("follower_id", ASCENDING), ("followee_id", ASCENDING)], unique=True),
+                IndexModel([("followee_id", ASCENDING), ("state", ASCENDING), ("_id", DESCENDING)]),
+                IndexModel([("follower_id", ASCENDING), ("state", ASCENDING), ("_id", DESCENDING)]),
+            ]
+        )
+
+    async def insert(
+        self, follow_id: int, follower_id: int, followee_id: int, state: FollowState
+    ) -> FollowRecord | None:
+        """Create the follow; None when the pair already had one (which is left as it was)."""
+        document: Document = {
+            "_id": follow_id,
+            "follower_id": follower_id,
+            "followee_id": followee_id,
+            "state": state.value,
+        }
+        try:
+            await self._follows.insert_one(document)
+        except DuplicateKeyError:
+            return None
+        return _record(document)
+
+    async def find(self, follower_id: int, followee_id: int) -> FollowRecord | None:
+        document = await self._follows.find_one(
+            {"follower_id": follower_id, "followee_id": followee_id}
+        )
+        return None if document is None else _record(document)
+
+    async def delete(
+        self, follower_id: int, followee_id: int, *, state: FollowState | None = None
+    ) -> FollowRecord | None:
+        """Remove the follow (only one in `state`, if given); returns what was removed."""
+        query: Document = {"follower_id": follower_id, "followee_id": followee_id}
+        if state is not None:
+            query["state"] = state.value
+        document = await self._follows.find_one_and_delete(query)
+        return None if document is None else _record(document)
+
+    async def approve(self, follower_id: int, followee_id: int) -> bool:
+        """Turn a pending request into a follow; False when there was no pending request."""
+        result = await self._follows.update_one(
+            {
+                "follower_id": follower_id,
+                "followee_id": followee_id,
+                "state": FollowState.REQUESTED.value,
+            },
+            {"$set": {"state": FollowState.FOLLOWING.value}},
+        )
+        return bool(result.modified_count)
+
+    async def states_from(
+        self, follower_id: int, followee_ids: Iterable[int]
+    ) -> dict[int, FollowState]:
+        """How `follower_id` follows each of `followee_ids` (absent ones: not at all)."""
+        cursor = self._follows.find(
+            {"follower_id": follower_id, "followee_id": {"$in": list(followee_ids)}},
+            {"followee_id": 1, "state": 1},
+        )
+        return {
+            document["followee_id"]: FollowState(document["state"]) async for document in cursor
+        }
+
+    async def states_to(
+        self, followee_id: int, follower_ids: Iterable[int]
+    ) -> dict[int, FollowState]:
+        """How each of `follower_ids` follows `followee_id` (absent ones: not at all)."""
+        cursor = self._follows.find(
+            {"followee_id": followee_id, "follower_id": {"$in": list(follower_ids)}},
+            {"follower_id": 1, "state": 1},
+        )
+        return {
+            document["follower_id"]: FollowState(document["state"]) async for document in cursor
+        }
+
+    async def page_followers(
+        self, followee_id: int, state: FollowState, *, before_id: int | None, limit: int
+    ) -> list[FollowRecord]:
+        """Follows of `followee_id` in `state`, newest first, older than `before_id`."""
+        query: Document = {"followee_id": followee_id, "state": state.value}
+        if before_id is not None:
+            query["_id"] = {"$lt": before_id}
+        cursor = self._follows.find(query).sort("_id", DESCENDING).limit(limit)
+        return [_record(document) async for document in cursor]
+
+    async def page_following(
+        self, follower_id: int, *, before_id: int | None, limit: int
+    ) -> list[FollowRecord]:
+        """Accounts `follower_id` follows, newest follow first, older than `before_id`."""
+        query: Document = {"follower_id": follower_id, "state": FollowState.FOLLOWING.value}
+        if before_id is not None:
+            query["_id"] = {"$lt": before_id}
+        cursor = self._follows.find(query).sort("_id", DESCENDING).limit(limit)
+        return [_record(document) async for document in cursor]
+
+    async def pending_requests_to(self, followee_id: int) -> list[FollowRecord]:
+        cursor = self._follows.find(
+            {"followee_id": followee_id, "state": FollowState.REQUESTED.value}
+        )
+        return [_record(document) async for document in cursor]

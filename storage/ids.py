@@ -1,0 +1,45 @@
+"""Time-ordered 64-bit ids, the layout Instagram published for its sharded ids.
+
+41 bits of milliseconds since our epoch (enough for 69 years), 13 bits of worker id (8,192
+processes) and 10 bits of sequence (1,024 ids per millisecond per process). Sorting by id
+sorts by creation time, so ids double as keyset cursors and feed scores.
+"""
+
+import threading
+import time
+from datetime import UTC, datetime
+
+EPOCH_MS = 1_767_225_600_000  # 2026-01-01T00:00:00Z: the ids' own epoch keeps them small
+WORKER_BITS = 13
+SEQUENCE_BITS = 10
+MAX_WORKER_ID = (1 << WORKER_BITS) - 1
+SEQUENCE_MASK = (1 << SEQUENCE_BITS) - 1
+
+
+class IdGenerator:
+    def __init__(self, worker_id: int) -> None:
+        if not 0 <= worker_id <= MAX_WORKER_ID:
+            raise ValueError(f"worker_id must be between 0 and {MAX_WORKER_ID}")
+        self._worker_id = worker_id
+        self._lock = threading.Lock()
+        self._last_ms = -1
+        self._sequence = 0
+
+    def next_id(self) -> int:
+        with self._lock:
+            now_ms = max(int(time.time() * 1000) - EPOCH_MS, self._last_ms)
+            if now_ms == self._last_ms:
+                self._sequence = (self._sequence + 1) & SEQUENCE_MASK
+                if self._sequence == 0:  # this millisecond is used up: borrow the next one
+                    now_ms += 1
+            else:
+                self._sequence = 0
+            self._last_ms = now_ms
+            return (now_ms << (WORKER_BITS + SEQUENCE_BITS)) | (
+                self._worker_id << SEQUENCE_BITS
+            ) | self._sequence
+
+
+def id_to_datetime(record_id: int) -> datetime:
+    milliseconds = (record_id >> (WORKER_BITS + SEQUENCE_BITS)) + EPOCH_MS
+    return datetime.fromtimestamp(milliseconds / 1000, tz=UTC)

@@ -1,0 +1,34 @@
+"""Opening Redis: redis.asyncio against a real server, or fakeredis in process."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import TypeAlias
+
+import fakeredis
+from redis.asyncio import Redis as AsyncRedis
+
+Redis: TypeAlias = "AsyncRedis[bytes]"
+
+SOCKET_TIMEOUT_SECONDS = 2.0  # a stuck Redis must degrade reads to MongoDB, not hang them
+HEALTH_CHECK_INTERVAL_SECONDS = 15  # ping idle pooled connections so dead ones are replaced
+
+
+@asynccontextmanager
+async def open_redis(url: str | None) -> AsyncIterator[Redis]:
+    """Yield a client; `url=None` selects the in-process embedded default."""
+    client: Redis
+    if url is None:
+        client = fakeredis.FakeAsyncRedis()
+    else:
+        client = AsyncRedis.from_url(
+            url,
+            socket_timeout=SOCKET_TIMEOUT_SECONDS,
+            socket_connect_timeout=SOCKET_TIMEOUT_SECONDS,
+            health_check_interval=HEALTH_CHECK_INTERVAL_SECONDS,
+        )
+    try:
+        yield client
+    finally:
+        await client.aclose()
