@@ -4,19 +4,23 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
+from typing import Annotated
 
 import typer
 import uvicorn
 
 from app.settings import Settings
 
-cli = typer.Typer(help="Pictograph: the GraphQL backend of a photo-sharing app.", no_args_is_help=True)
+cli = typer.Typer(
+    help="Pictograph: the GraphQL backend of a photo-sharing app.", no_args_is_help=True
+)
 
 
 @cli.command()
 def serve(
-    seed_demo: bool = typer.Option(False, "--seed", help="Load demo data first (embedded MongoDB only)."),
-    reload: bool = typer.Option(False, help="Restart on code changes (development)."),
+    seed_demo: Annotated[
+        bool, typer.Option("--seed", help="Load the demo data first, unless it is already there.")
+    ] = False,
 ) -> None:
     """Serve the API on PICTOGRAPH_HOST:PICTOGRAPH_PORT."""
     from app.main import create_app
@@ -24,12 +28,12 @@ def serve(
     settings = Settings()
     app = create_app(settings, seed_demo=seed_demo)
     typer.echo(f"GraphQL at {settings.base_url}/graphql")
-    uvicorn.run(app, host=settings.host, port=settings.port, log_level="info", reload=reload)
+    uvicorn.run(app, host=settings.host, port=settings.port, log_level="info")
 
 
 @cli.command()
 def seed(
-    users: int = typer.Option(300, min=2, help="How many demo users to create."),
+    users: Annotated[int, typer.Option(min=2, help="How many demo users to create.")] = 300,
 ) -> None:
     """Load demo data into the configured backends (MongoDB must be a real server)."""
     from app.seed import seed_demo_data
@@ -44,7 +48,7 @@ def seed(
 
 @cli.command("export-schema")
 def export_schema(
-    path: Path = typer.Argument(Path("schema.graphql"), help="Where to write the SDL."),
+    path: Annotated[Path, typer.Argument(help="Where to write the SDL.")] = Path("schema.graphql"),
 ) -> None:
     """Write the GraphQL schema (SDL) the code defines."""
     from schema import build_schema

@@ -55,7 +55,9 @@ def create_app(settings: Settings, *, seed_demo: bool = False) -> Starlette:
             app.state.services = runtime.services
             if seed_demo:
                 await seed_services(runtime.services, users=DEMO_USERS)
-                print(f"Demo data loaded: log in as {DEMO_LOGIN!r} with password {DEMO_PASSWORD!r}.")
+                print(
+                    f"Demo data loaded: log in as {DEMO_LOGIN!r} with password {DEMO_PASSWORD!r}."
+                )
             yield
 
     graphiql_enabled = not settings.is_production

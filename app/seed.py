@@ -27,15 +27,60 @@ CELEBRITY_FOLLOW_PROBABILITY = 0.6
 MEAN_TAIL_FOLLOWS = 25
 PRIVATE_SHARE = 0.1
 
-FIRST_NAMES = (
-    "ada alan grace linus margaret dennis barbara ken radia tim katherine john frances "
-    "edsger hedy donald sophie guido anita bjarne lynn yukihiro jean niklaus adele"
-).split()
-LAST_NAMES = (
-    "lovelace turing hopper torvalds hamilton ritchie liskov thompson perlman lee johnson "
-    "backus allen dijkstra lamarr knuth wilson rossum borg stroustrup conway matsumoto "
-    "sammet wirth goldberg"
-).split()
+FIRST_NAMES = [
+    "ada",
+    "alan",
+    "grace",
+    "linus",
+    "margaret",
+    "dennis",
+    "barbara",
+    "ken",
+    "radia",
+    "tim",
+    "katherine",
+    "john",
+    "frances",
+    "edsger",
+    "hedy",
+    "donald",
+    "sophie",
+    "guido",
+    "anita",
+    "bjarne",
+    "lynn",
+    "yukihiro",
+    "jean",
+    "niklaus",
+    "adele",
+]
+LAST_NAMES = [
+    "lovelace",
+    "turing",
+    "hopper",
+    "torvalds",
+    "hamilton",
+    "ritchie",
+    "liskov",
+    "thompson",
+    "perlman",
+    "lee",
+    "johnson",
+    "backus",
+    "allen",
+    "dijkstra",
+    "lamarr",
+    "knuth",
+    "wilson",
+    "rossum",
+    "borg",
+    "stroustrup",
+    "conway",
+    "matsumoto",
+    "sammet",
+    "wirth",
+    "goldberg",
+]
 
 
 def demo_people(count: int, rng: random.Random) -> list[tuple[str, str]]:
@@ -69,6 +114,9 @@ def demo_follows(count: int, rng: random.Random) -> set[tuple[int, int]]:
 
 
 async def seed_services(services: Services, *, users: int) -> None:
+    """Create the demo data once: a second run finds the demo login and does nothing."""
+    if await services.stores.users.find_id_by_username(DEMO_LOGIN) is not None:
+        return
     rng = random.Random(RANDOM_SEED)
     stores = services.stores
     password_hash = await asyncio.to_thread(services.passwords.hash, DEMO_PASSWORD)
@@ -99,7 +147,10 @@ async def seed_services(services: Services, *, users: int) -> None:
         task = progress.add_task("Following", total=len(follows))
         for follower, followee in sorted(follows):
             await stores.follows.insert(
-                services.ids.next_id(), user_ids[follower], user_ids[followee], FollowState.FOLLOWING
+                services.ids.next_id(),
+                user_ids[follower],
+                user_ids[followee],
+                FollowState.FOLLOWING,
             )
             progress.advance(task)
         followers = Counter(followee for _, followee in follows)

@@ -50,7 +50,9 @@ class Settings(BaseSettings):
     broadcast_url: str | None = None
 
     session_days: int = Field(default=30, ge=1, le=365)
-    worker_id: int = Field(default=0, ge=0, le=8191, description="Unique per process: id generation.")
+    worker_id: int = Field(
+        default=0, ge=0, le=8191, description="Unique per process: id generation."
+    )
     allowed_origins: list[str] = Field(
         default_factory=list, description="Other origins whose pages may open WebSockets."
     )
@@ -88,7 +90,5 @@ class Settings(BaseSettings):
         if self.secret_key.get_secret_value() == DEVELOPMENT_SECRET_KEY:
             raise ValueError("production needs PICTOGRAPH_SECRET_KEY set to a secret of its own")
         if missing := self.embedded_backends():
-            raise ValueError(
-                "production needs real backends; set " + ", ".join(missing)
-            )
+            raise ValueError("production needs real backends; set " + ", ".join(missing))
         return self

@@ -16,7 +16,7 @@ from resolvers.context import Context
 from resolvers.errors import ErrorCode, FieldError
 from resolvers.follow import approve_all_requests, reload_user
 from resolvers.viewer import require_viewer
-from storage.user import EmailTaken, UserRecord, UsernameTaken
+from storage.user import EmailTaken, UsernameTaken, UserRecord
 
 # Instagram's rules: letters, digits, periods and underscores, at most 30 characters, no
 # leading, trailing or doubled period.
@@ -76,7 +76,9 @@ def _password_error(password: str) -> FieldError | None:
     return FieldError(ErrorCode.INVALID, "password", message)
 
 
-def _text_error(value: str, field_name: str, max_length: int, *, multiline: bool) -> FieldError | None:
+def _text_error(
+    value: str, field_name: str, max_length: int, *, multiline: bool
+) -> FieldError | None:
     if len(value) > max_length:
         return FieldError(ErrorCode.INVALID, field_name, f"Use at most {max_length} characters.")
     allowed = {"\n"} if multiline else set()
@@ -106,10 +108,14 @@ async def sign_up(context: Context, username: str, email: str, password: str) ->
             created_at=services.clock(),
         )
     except UsernameTaken:
-        return AuthResult(errors=[FieldError(ErrorCode.TAKEN, "username", "That username is taken.")])
+        return AuthResult(
+            errors=[FieldError(ErrorCode.TAKEN, "username", "That username is taken.")]
+        )
     except EmailTaken:
         return AuthResult(
-            errors=[FieldError(ErrorCode.TAKEN, "email", "That email address already has an account.")]
+            errors=[
+                FieldError(ErrorCode.TAKEN, "email", "That email address already has an account.")
+            ]
         )
     token = await _start_session(context, user.id)
     return AuthResult(token=token, user=user)
@@ -119,22 +125,26 @@ async def log_in(context: Context, login: str, password: str) -> AuthResult:
     services = context.services
     login = login.strip()
     if not login or len(login) > MAX_LOGIN_LENGTH:
-        return AuthResult(errors=[FieldError(ErrorCode.INVALID, "login", "Enter your username or email.")])
+        return AuthResult(
+            errors=[FieldError(ErrorCode.INVALID, "login", "Enter your username or email.")]
+        )
     if len(password) > MAX_PASSWORD_LENGTH:
         return AuthResult(errors=[_invalid_credentials()])
     allowed = await services.rate_limiter.hit(
-        f"login:{login.lower()}", limit=LOGIN_ATTEMPTS_PER_WINDOW, window_seconds=LOGIN_WINDOW_SECONDS
+        f"login:{login.lower()}",
+        limit=LOGIN_ATTEMPTS_PER_WINDOW,
+        window_seconds=LOGIN_WINDOW_SECONDS,
     )
     if not allowed:
         return AuthResult(
-            errors=[FieldError(ErrorCode.RATE_LIMITED, "login", "Too many attempts; try again later.")]
+            errors=[
+                FieldError(ErrorCode.RATE_LIMITED, "login", "Too many attempts; try again later.")
+            ]
         )
     found = await services.stores.users.find_credentials(login)
     if found is None:
         # Spend the same time as a real check, so timing does not reveal which accounts exist.
-        await asyncio.to_thread(
-            _verify, services.passwords, services.dummy_password_hash, password
-        )
+        await asyncio.to_thread(_verify, services.passwords, services.dummy_password_hash, password)
         return AuthResult(errors=[_invalid_credentials()])
     user, password_hash = found
     if not await asyncio.to_thread(_verify, services.passwords, password_hash, password):
@@ -180,9 +190,7 @@ async def update_profile(
     if is_private is not None:
         changes["is_private"] = is_private
     if avatar_upload_id is not None:
-        errors.append(
-            FieldError(ErrorCode.NOT_FOUND, "avatarUploadId", "No such upload.")
-        )
+        errors.append(FieldError(ErrorCode.NOT_FOUND, "avatarUploadId", "No such upload."))
     if errors:
         return UserResult(errors=errors)
     user = viewer

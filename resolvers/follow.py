@@ -45,10 +45,14 @@ async def follow_user(context: Context, raw_user_id: str) -> FollowResult:
     if isinstance(target, FieldError):
         return FollowResult(errors=[target])
     if target.id == viewer.id:
-        return FollowResult(errors=[FieldError(ErrorCode.INVALID, "userId", "You cannot follow yourself.")])
+        return FollowResult(
+            errors=[FieldError(ErrorCode.INVALID, "userId", "You cannot follow yourself.")]
+        )
     services = context.services
     state = FollowState.REQUESTED if target.is_private else FollowState.FOLLOWING
-    inserted = await services.stores.follows.insert(services.ids.next_id(), viewer.id, target.id, state)
+    inserted = await services.stores.follows.insert(
+        services.ids.next_id(), viewer.id, target.id, state
+    )
     if inserted is None:
         existing = await services.stores.follows.find(viewer.id, target.id)
         state = FollowState.NONE if existing is None else existing.state
@@ -67,7 +71,9 @@ async def unfollow_user(context: Context, raw_user_id: str) -> FollowResult:
     return FollowResult(state=FollowState.NONE, user=await reload_user(context, target.id))
 
 
-async def respond_to_follow_request(context: Context, raw_user_id: str, approve: bool) -> FollowResult:
+async def respond_to_follow_request(
+    context: Context, raw_user_id: str, approve: bool
+) -> FollowResult:
     viewer = require_viewer(context)
     requester = await resolve_user_argument(context, raw_user_id, "userId")
     if isinstance(requester, FieldError):
@@ -78,7 +84,9 @@ async def respond_to_follow_request(context: Context, raw_user_id: str, approve:
         if done:
             await _count_follow(context, requester.id, viewer.id, +1)
     else:
-        done = await follows.delete(requester.id, viewer.id, state=FollowState.REQUESTED) is not None
+        done = (
+            await follows.delete(requester.id, viewer.id, state=FollowState.REQUESTED) is not None
+        )
     if not done:
         return FollowResult(
             errors=[FieldError(ErrorCode.NOT_FOUND, "userId", "This user has no pending request.")]
@@ -99,7 +107,9 @@ async def remove_follow(context: Context, follower_id: int, followee_id: int) ->
         await _count_follow(context, follower_id, followee_id, -1)
 
 
-async def follow_requests(context: Context, first: int | None, after: str | None) -> Page[UserRecord]:
+async def follow_requests(
+    context: Context, first: int | None, after: str | None
+) -> Page[UserRecord]:
     """Pending requests to the viewer, newest first."""
     viewer = require_viewer(context)
     size = page_size(first, DEFAULT_PAGE_SIZE)
@@ -109,7 +119,9 @@ async def follow_requests(context: Context, first: int | None, after: str | None
     return await _users_page(context, rows, size, lambda row: row.follower_id)
 
 
-async def followers(context: Context, user: UserRecord, first: int | None, after: str | None) -> Page[UserRecord]:
+async def followers(
+    context: Context, user: UserRecord, first: int | None, after: str | None
+) -> Page[UserRecord]:
     size = page_size(first, DEFAULT_PAGE_SIZE)
     before_id = decode_cursor(after)
     if not await can_see_content(context, user):
@@ -120,7 +132,9 @@ async def followers(context: Context, user: UserRecord, first: int | None, after
     return await _users_page(context, rows, size, lambda row: row.follower_id)
 
 
-async def following(context: Context, user: UserRecord, first: int | None, after: str | None) -> Page[UserRecord]:
+async def following(
+    context: Context, user: UserRecord, first: int | None, after: str | None
+) -> Page[UserRecord]:
     size = page_size(first, DEFAULT_PAGE_SIZE)
     before_id = decode_cursor(after)
     if not await can_see_content(context, user):

@@ -42,4 +42,6 @@ async def search_users(context: Context, query: str, first: int | None) -> list[
 
 def search_page(users: list[UserRecord]) -> Page[UserRecord]:
     """Search results as a connection page: ranked, so cursors are positions, one page only."""
-    return Page(edges=[(encode_cursor(rank), user) for rank, user in enumerate(users)], has_next_page=False)
+    return Page(
+        edges=[(encode_cursor(rank), user) for rank, user in enumerate(users)], has_next_page=False
+    )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import strawberry
-from graphql import GraphQLError
+from graphql import ASTValidationRule, GraphQLError
 from strawberry.extensions import (
     AddValidationRules,
     MaskErrors,
@@ -45,7 +45,10 @@ def _is_internal(error: GraphQLError) -> bool:
 def _extensions(mask_errors: bool) -> list[Callable[[], SchemaExtension]]:
     # Validation rules are classes made here, once: a limiter built per request would be a
     # new class every time and defeat ValidationCache, which keys on the rule classes.
-    rules = [depth_rule(MAX_QUERY_DEPTH, None), max_aliases_rule(MAX_ALIASES)]
+    rules: list[type[ASTValidationRule]] = [
+        depth_rule(MAX_QUERY_DEPTH, None),
+        max_aliases_rule(MAX_ALIASES),
+    ]
     extensions: list[Callable[[], SchemaExtension]] = [
         lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
         lambda: ParserCache(maxsize=DOCUMENT_CACHE_SIZE),

@@ -47,7 +47,9 @@ class Mutation:
     async def log_out(self, info: Info) -> LogOutPayload:
         return LogOutPayload(ok=await account.log_out(info.context))
 
-    @strawberry.mutation(description="Change the viewer's profile; omitted fields stay as they are.")
+    @strawberry.mutation(
+        description="Change the viewer's profile; omitted fields stay as they are."
+    )
     async def update_profile(self, info: Info, input: UpdateProfileInput) -> UserPayload:
         result = await account.update_profile(
             info.context,

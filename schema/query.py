@@ -30,11 +30,15 @@ class Query:
     def viewer(self, info: Info) -> User | None:
         return User.wrap_optional(user_resolvers.viewer(info.context))
 
-    @strawberry.field(description="A user by username (case-insensitive); null when absent or hidden.")
+    @strawberry.field(
+        description="A user by username (case-insensitive); null when absent or hidden."
+    )
     async def user(self, info: Info, username: str) -> User | None:
         return User.wrap_optional(await user_resolvers.user_by_username(info.context, username))
 
-    @strawberry.field(description="Users whose username or name starts with `query`, most followed first.")
+    @strawberry.field(
+        description="Users whose username or name starts with `query`, most followed first."
+    )
     async def search_users(
         self, info: Info, query: str, first: int | None = user_resolvers.DEFAULT_SEARCH_RESULTS
     ) -> relay.Connection[User]:

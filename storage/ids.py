@@ -35,9 +35,11 @@ class IdGenerator:
             else:
                 self._sequence = 0
             self._last_ms = now_ms
-            return (now_ms << (WORKER_BITS + SEQUENCE_BITS)) | (
-                self._worker_id << SEQUENCE_BITS
-            ) | self._sequence
+            return (
+                (now_ms << (WORKER_BITS + SEQUENCE_BITS))
+                | (self._worker_id << SEQUENCE_BITS)
+                | self._sequence
+            )
 
 
 def id_to_datetime(record_id: int) -> datetime:

@@ -5,8 +5,9 @@ from __future__ import annotations
 import dataclasses
 import functools
 import typing
+from collections.abc import Hashable
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import orjson
 
@@ -18,7 +19,7 @@ def encode_record(record: object) -> bytes:
 
 
 @functools.cache
-def _datetime_fields(record_type: type[Any]) -> frozenset[str]:
+def _datetime_fields(record_type: Any) -> frozenset[str]:
     hints = typing.get_type_hints(record_type)
     return frozenset(
         field.name
@@ -27,9 +28,9 @@ def _datetime_fields(record_type: type[Any]) -> frozenset[str]:
     )
 
 
-def decode_record(record_type: type[RecordT], data: bytes) -> RecordT:
+def decode_record(record_type: type[RecordT], data: bytes | str) -> RecordT:
     values: dict[str, Any] = orjson.loads(data)
-    for name in _datetime_fields(record_type):
+    for name in _datetime_fields(cast("Hashable", record_type)):
         if values.get(name) is not None:
             values[name] = datetime.fromisoformat(values[name])
     return record_type(**values)

@@ -9,7 +9,7 @@ from typing import TypeAlias
 import fakeredis
 from redis.asyncio import Redis as AsyncRedis
 
-Redis: TypeAlias = "AsyncRedis[bytes]"
+Redis: TypeAlias = AsyncRedis
 
 SOCKET_TIMEOUT_SECONDS = 2.0  # a stuck Redis must degrade reads to MongoDB, not hang them
 HEALTH_CHECK_INTERVAL_SECONDS = 15  # ping idle pooled connections so dead ones are replaced

@@ -79,6 +79,8 @@ class UserStore:
         password_hash: str,
         created_at: datetime,
     ) -> UserRecord:
+        # BSON dates keep milliseconds: truncate now so the record equals what is stored.
+        created_at = created_at.replace(microsecond=created_at.microsecond // 1000 * 1000)
         document: Document = {
             "_id": user_id,
             "username": username,
@@ -155,7 +157,9 @@ class UserStore:
         """Users whose username or display name starts with `prefix`, most followed first."""
         pattern = {"$regex": "^" + re.escape(prefix.lower())}
         cursor = (
-            self._users.find({"$or": [{"username_lower": pattern}, {"display_name_lower": pattern}]})
+            self._users.find(
+                {"$or": [{"username_lower": pattern}, {"display_name_lower": pattern}]}
+            )
             .sort([("follower_count", DESCENDING), ("_id", ASCENDING)])
             .limit(limit)
         )

@@ -14,15 +14,16 @@ from resolvers.pagination import Page
 
 Info: TypeAlias = strawberry.Info[Context, None]
 
-UserErrorCode = strawberry.enum(ErrorCode, name="UserErrorCode")
+# Registered under its GraphQL name; annotations use the resolvers' enum itself.
+strawberry.enum(ErrorCode, name="UserErrorCode")
 
 RecordT = TypeVar("RecordT")
-NodeT = TypeVar("NodeT")
+NodeT = TypeVar("NodeT", bound=relay.Node)
 
 
 @strawberry.type(description="An expected failure of a mutation; nothing was written.")
 class UserError:
-    code: UserErrorCode
+    code: ErrorCode
     field: str | None = strawberry.field(description="The input field at fault, if one is.")
     message: str
 
@@ -31,9 +32,7 @@ class UserError:
         return [cls(code=error.code, field=error.field, message=error.message) for error in errors]
 
 
-def to_connection(
-    page: Page[RecordT], wrap: Callable[[RecordT], NodeT]
-) -> relay.Connection[NodeT]:
+def to_connection(page: Page[RecordT], wrap: Callable[[RecordT], NodeT]) -> relay.Connection[NodeT]:
     edges = [relay.Edge(cursor=cursor, node=wrap(record)) for cursor, record in page.edges]
     return relay.Connection(
         edges=edges,

@@ -9,10 +9,11 @@ from resolvers import follow as follow_resolvers
 from resolvers.follow import FollowResult
 from resolvers.pagination import DEFAULT_PAGE_SIZE
 from schema.types.common import Info, UserError, to_connection
-from storage.follow import FollowState as FollowStateValue
+from storage.follow import FollowState
 from storage.user import UserRecord
 
-FollowState = strawberry.enum(FollowStateValue, name="FollowState")
+# Registered for GraphQL; annotations use the storage enum itself.
+strawberry.enum(FollowState, name="FollowState")
 
 
 @strawberry.type(name="User")
@@ -69,7 +70,9 @@ class User(relay.Node):
     async def follows_viewer(self, info: Info) -> bool:
         return await info.context.loaders.follows_viewer_by_user_id.load(self.record.id)
 
-    @strawberry.field(description="Approved followers, newest first; empty when private to the viewer.")
+    @strawberry.field(
+        description="Approved followers, newest first; empty when private to the viewer."
+    )
     async def followers(
         self, info: Info, first: int | None = DEFAULT_PAGE_SIZE, after: str | None = None
     ) -> relay.Connection[User]:

@@ -1,0 +1,72 @@
+"""A small GraphQL-over-HTTP client for the tests, and helpers to make accounts."""
+
+from __future__ import annotations
+
+import itertools
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+TEST_PASSWORD = "correct horse battery staple"
+_counter = itertools.count()
+
+
+@dataclass(frozen=True)
+class Account:
+    id: str
+    username: str
+    email: str
+    token: str
+
+
+class GraphQLClient:
+    def __init__(self, http: httpx.AsyncClient) -> None:
+        self.http = http
+
+    async def post(
+        self, query: str, variables: dict[str, Any] | None = None, *, token: str | None = None
+    ) -> httpx.Response:
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        return await self.http.post(
+            "/graphql", json={"query": query, "variables": variables or {}}, headers=headers
+        )
+
+    async def execute(
+        self, query: str, variables: dict[str, Any] | None = None, *, token: str | None = None
+    ) -> dict[str, Any]:
+        """The whole response body (data and errors) of a request that must be HTTP 200."""
+        response = await self.post(query, variables, token=token)
+        assert response.status_code == 200, response.text
+        body: dict[str, Any] = response.json()
+        return body
+
+    async def data(
+        self, query: str, variables: dict[str, Any] | None = None, *, token: str | None = None
+    ) -> dict[str, Any]:
+        """The `data` of a request that must succeed without GraphQL errors."""
+        body = await self.execute(query, variables, token=token)
+        assert "errors" not in body, body["errors"]
+        data: dict[str, Any] = body["data"]
+        return data
+
+    async def sign_up(self, prefix: str = "user", *, private: bool = False) -> Account:
+        username = f"{prefix}_{next(_counter)}_{uuid.uuid4().hex[:6]}"
+        data = await self.data(
+            """mutation ($u: String!, $e: String!, $p: String!) {
+                 signUp(input: {username: $u, email: $e, password: $p}) {
+                   token user { id } errors { code field message } } }""",
+            {"u": username, "e": f"{username}@example.com", "p": TEST_PASSWORD},
+        )
+        payload = data["signUp"]
+        assert payload["errors"] == [], payload["errors"]
+        account = Account(
+            payload["user"]["id"], username, f"{username}@example.com", payload["token"]
+        )
+        if private:
+            await self.data(
+                "mutation { updateProfile(input: {isPrivate: true}) { errors { field } } }",
+                token=account.token,
+            )
+        return account
