@@ -7,6 +7,7 @@ import dataclasses
 import uuid
 from collections.abc import AsyncIterator
 from datetime import timedelta
+from typing import Any
 
 import pytest
 
@@ -36,23 +37,23 @@ mutation ($input: UpdateProfileInput!) {
 }"""
 
 
-def unique_name(prefix: str = "acct") -> str:
+def unique_name(prefix: str = "acct") -> Any:
     return f"{prefix}_{uuid.uuid4().hex[:10]}"
 
 
 async def sign_up(
     graphql: GraphQLClient, username: str, email: str, password: str = TEST_PASSWORD
-) -> dict:
+) -> Any:
     data = await graphql.data(SIGN_UP, {"username": username, "email": email, "password": password})
     return data["signUp"]
 
 
-async def log_in(graphql: GraphQLClient, login: str, password: str = TEST_PASSWORD) -> dict:
+async def log_in(graphql: GraphQLClient, login: str, password: str = TEST_PASSWORD) -> Any:
     data = await graphql.data(LOG_IN, {"login": login, "password": password})
     return data["logIn"]
 
 
-def error_code(body: dict) -> str:
+def error_code(body: Any) -> Any:
     return body["errors"][0]["extensions"]["code"]
 
 
@@ -244,7 +245,7 @@ async def test_update_profile_changes_only_the_given_fields(graphql: GraphQLClie
     ],
 )
 async def test_update_profile_rejects_bad_fields_and_writes_nothing(
-    graphql: GraphQLClient, changes: dict, field: str
+    graphql: GraphQLClient, changes: dict[str, Any], field: str
 ) -> None:
     account = await graphql.sign_up()
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from tests.client import Account, GraphQLClient
 
 BLOCK = "mutation ($id: ID!) { blockUser(userId: $id) { ok errors { code field } } }"
@@ -12,7 +14,7 @@ NODE = "query ($id: ID!) { node(id: $id) { id } }"
 SEARCH = "query ($q: String!) { searchUsers(query: $q) { edges { node { username } } } }"
 
 
-async def profile(graphql: GraphQLClient, user: Account, viewer: Account) -> dict | None:
+async def profile(graphql: GraphQLClient, user: Account, viewer: Account) -> Any:
     data = await graphql.data(PROFILE, {"u": user.username}, token=viewer.token)
     return data["user"]
 
@@ -80,8 +82,7 @@ async def test_blocking_and_unblocking_twice_are_not_errors(graphql: GraphQLClie
 
     results = [
         (await graphql.data(mutation, {"id": bob.id}, token=alice.token))[name]
-        for mutation, name in ((BLOCK, "blockUser"), (BLOCK, "blockUser"))
-        + ((UNBLOCK, "unblockUser"), (UNBLOCK, "unblockUser"))
+        for mutation, name in [(BLOCK, "blockUser")] * 2 + [(UNBLOCK, "unblockUser")] * 2
     ]
 
     assert all(result == {"ok": True, "errors": []} for result in results)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import pytest
 
@@ -28,11 +29,11 @@ query ($id: ID!, $first: Int, $after: String) { node(id: $id) { ... on User {
 FOLLOW_REQUESTS = "{ followRequests { edges { node { username } } } }"
 
 
-async def follow(graphql: GraphQLClient, follower: Account, followee: Account) -> dict:
+async def follow(graphql: GraphQLClient, follower: Account, followee: Account) -> Any:
     return (await graphql.data(FOLLOW, {"id": followee.id}, token=follower.token))["followUser"]
 
 
-async def counts(graphql: GraphQLClient, user: Account, viewer: Account | None = None) -> dict:
+async def counts(graphql: GraphQLClient, user: Account, viewer: Account | None = None) -> Any:
     token = None if viewer is None else viewer.token
     return (await graphql.data(COUNTS, {"u": user.username}, token=token))["user"]
 

@@ -1,0 +1,55 @@
+"""Outside development, internal errors are masked; deliberate GraphQL errors are not."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+from typing import Any
+
+from schema import INTERNAL_ERROR_MESSAGE, build_schema
+
+
+class BrokenUsers:
+    async def find_id_by_username(self, username: str) -> int:
+        raise RuntimeError("connection string with a password in it")
+
+
+def context(viewer: Any = None) -> Any:
+    services = SimpleNamespace(stores=SimpleNamespace(users=BrokenUsers()))
+    return SimpleNamespace(services=services, viewer=viewer, auth_error=None)
+
+
+async def test_an_internal_error_is_masked_in_production() -> None:
+    result = await build_schema(mask_errors=True).execute(
+        '{ user(username: "x") { id } }', context_value=context()
+    )
+
+    assert result.errors is not None
+    assert [error.message for error in result.errors] == [INTERNAL_ERROR_MESSAGE]
+
+
+async def test_an_internal_error_is_shown_in_development() -> None:
+    result = await build_schema(mask_errors=False).execute(
+        '{ user(username: "x") { id } }', context_value=context()
+    )
+
+    assert result.errors is not None
+    assert "password" in result.errors[0].message
+
+
+async def test_deliberate_errors_keep_their_message_and_code_in_production() -> None:
+    result = await build_schema(mask_errors=True).execute(
+        "mutation { logOut { ok } }", context_value=context()
+    )
+
+    assert result.errors is not None
+    assert result.errors[0].extensions == {"code": "UNAUTHENTICATED"}
+    assert result.errors[0].message != INTERNAL_ERROR_MESSAGE
+
+
+async def test_validation_errors_are_shown_in_production() -> None:
+    result = await build_schema(mask_errors=True).execute(
+        "{ noSuchField }", context_value=context()
+    )
+
+    assert result.errors is not None
+    assert "noSuchField" in result.errors[0].message

@@ -1,0 +1,60 @@
+from __future__ import annotations
+
+import pytest
+from pydantic import ValidationError
+
+from app.settings import DEVELOPMENT_SECRET_KEY, Settings
+
+REAL_BACKENDS = {
+    "mongodb_url": "mongodb://db:27017",
+    "redis_url": "redis://cache:6379/0",
+    "s3_endpoint_url": "https://s3.example.com",
+    "triton_url": "http://triton:8000",
+    "broadcast_url": "redis://bus:6379/1",
+}
+
+
+def test_unset_backends_select_the_embedded_defaults() -> None:
+    settings = Settings.model_validate({})
+
+    assert settings.mongodb_url is None and settings.redis_url is None
+    assert settings.resolved_media_base_url == "http://127.0.0.1:8000/media"
+
+
+def test_settings_are_read_from_prefixed_environment_variables(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("PICTOGRAPH_REDIS_URL", "redis://elsewhere:6379/0")
+    monkeypatch.setenv("PICTOGRAPH_MEDIA_BASE_URL", "https://cdn.example.com/")
+
+    settings = Settings()
+
+    assert settings.redis_url == "redis://elsewhere:6379/0"
+    assert settings.resolved_media_base_url == "https://cdn.example.com"
+
+
+def test_production_refuses_the_development_secret() -> None:
+    with pytest.raises(ValidationError, match="PICTOGRAPH_SECRET_KEY"):
+        Settings.model_validate(
+            {"environment": "production", "secret_key": DEVELOPMENT_SECRET_KEY, **REAL_BACKENDS}
+        )
+
+
+def test_production_refuses_embedded_backends() -> None:
+    with pytest.raises(ValidationError, match="PICTOGRAPH_MONGODB_URL"):
+        Settings.model_validate(
+            {
+                "environment": "production",
+                "secret_key": "s3cr3t",
+                **REAL_BACKENDS,
+                "mongodb_url": None,
+            }
+        )
+
+
+def test_production_starts_with_a_secret_and_real_backends() -> None:
+    settings = Settings.model_validate(
+        {"environment": "production", "secret_key": "s3cr3t", **REAL_BACKENDS}
+    )
+
+    assert settings.is_production
