@@ -35,8 +35,9 @@ class FollowStateByUserIdLoader(DataLoader[int, FollowState]):
     async def batch_load_fn(self, keys: Sequence[int]) -> list[FollowState]:
         if self._viewer_id is None:
             return [FollowState.NONE] * len(keys)
-        states = await self._stores.follows.states_from(self._viewer_id, keys)
-        return [states.get(key, FollowState.NONE) for key in keys]
+        viewer_id = self._viewer_id
+        states = await self._stores.follows.states([(viewer_id, key) for key in keys])
+        return [states[(viewer_id, key)] for key in keys]
 
 
 class FollowsViewerByUserIdLoader(DataLoader[int, bool]):
@@ -50,8 +51,9 @@ class FollowsViewerByUserIdLoader(DataLoader[int, bool]):
     async def batch_load_fn(self, keys: Sequence[int]) -> list[bool]:
         if self._viewer_id is None:
             return [False] * len(keys)
-        states = await self._stores.follows.states_to(self._viewer_id, keys)
-        return [states.get(key) is FollowState.FOLLOWING for key in keys]
+        viewer_id = self._viewer_id
+        states = await self._stores.follows.states([(key, viewer_id) for key in keys])
+        return [states[(key, viewer_id)] is FollowState.FOLLOWING for key in keys]
 
 
 class BlockedByUserIdLoader(DataLoader[int, bool]):

@@ -7,12 +7,21 @@ from collections.abc import Iterable
 from pymongo import ASCENDING, IndexModel
 from pymongo.errors import DuplicateKeyError
 
+from storage.cache import Cache, Pair
 from storage.mongo import Collection
+
+BLOCK_EXISTS = "1"
+BLOCK_NONE = "0"
 
 
 class BlockStore:
-    def __init__(self, collection: Collection) -> None:
+    def __init__(self, collection: Collection, cache: Cache[Pair, str]) -> None:
         self._blocks = collection
+        self._cache = cache  # (lower id, higher id) -> "1" when either blocked the other
+
+    @staticmethod
+    def _pair(a: int, b: int) -> Pair:
+        return (a, b) if a < b else (b, a)
 
     async def create_indexes(self) -> None:
         await self._blocks.create_indexes(
@@ -28,24 +37,36 @@ class BlockStore:
             await self._blocks.insert_one({"blocker_id": blocker_id, "blocked_id": blocked_id})
         except DuplicateKeyError:
             return False
+        finally:
+            await self._cache.delete(self._pair(blocker_id, blocked_id))
         return True
 
     async def delete(self, blocker_id: int, blocked_id: int) -> bool:
         result = await self._blocks.delete_one({"blocker_id": blocker_id, "blocked_id": blocked_id})
+        await self._cache.delete(self._pair(blocker_id, blocked_id))
         return bool(result.deleted_count)
 
     async def blocked_either_way(self, user_id: int, other_ids: Iterable[int]) -> set[int]:
         """Those of `other_ids` that `user_id` blocked or that blocked `user_id`."""
-        others = list(other_ids)
-        cursor = self._blocks.find(
-            {
-                "$or": [
-                    {"blocker_id": user_id, "blocked_id": {"$in": others}},
-                    {"blocked_id": user_id, "blocker_id": {"$in": others}},
-                ]
-            }
-        )
+        pairs = {self._pair(user_id, other): other for other in other_ids}
+        cached = await self._cache.get_many(pairs)
+        missing = [other for pair, other in pairs.items() if pair not in cached]
+        loaded: dict[Pair, str] = {}
+        if missing:
+            cursor = self._blocks.find(
+                {
+                    "$or": [
+                        {"blocker_id": user_id, "blocked_id": {"$in": missing}},
+                        {"blocked_id": user_id, "blocker_id": {"$in": missing}},
+                    ]
+                }
+            )
+            loaded = {self._pair(user_id, other): BLOCK_NONE for other in missing}
+            async for document in cursor:
+                loaded[self._pair(document["blocker_id"], document["blocked_id"])] = BLOCK_EXISTS
+            await self._cache.put_many(loaded)
         return {
-            document["blocked_id"] if document["blocker_id"] == user_id else document["blocker_id"]
-            async for document in cursor
+            other
+            for pair, other in pairs.items()
+            if (cached.get(pair) or loaded.get(pair)) == BLOCK_EXISTS
         }

@@ -1,4 +1,4 @@
-"""A read-through cache of records in Redis, in front of MongoDB.
+"""Read-through caches in Redis, in front of MongoDB.
 
 Writers delete keys rather than update them: a delete is idempotent and cannot race a
 concurrent reader into caching an older value for longer than one read. Any Redis error
@@ -8,60 +8,98 @@ counts as a miss, so reads keep working from MongoDB while Redis is down.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping
-from typing import Generic
+from collections.abc import Callable, Hashable, Iterable, Mapping
+from typing import Generic, TypeVar
 
 from redis.exceptions import RedisError
 
-from storage.records import RecordT, decode_record, encode_record
+from storage.records import decode_record, encode_record
 from storage.redis import Redis
 
 logger = logging.getLogger(__name__)
 
-# Bounds how long an invalidation lost while Redis was unreachable can serve a stale record.
-RECORD_TTL_SECONDS = 3_600
-CACHE_KEY_VERSION = 1  # bump when a record's shape changes so old entries are never decoded
+# Bounds how long an invalidation lost while Redis was unreachable can serve a stale value.
+CACHE_TTL_SECONDS = 3_600
+CACHE_KEY_VERSION = 1  # bump when a cached shape changes so old entries are never decoded
+
+KeyT = TypeVar("KeyT", bound=Hashable)
+ValueT = TypeVar("ValueT")
+RecordT = TypeVar("RecordT")
+Pair = tuple[int, int]
 
 
-class RecordCache(Generic[RecordT]):
-    def __init__(self, redis: Redis, namespace: str, record_type: type[RecordT]) -> None:
+class Cache(Generic[KeyT, ValueT]):
+    def __init__(
+        self,
+        redis: Redis,
+        namespace: str,
+        *,
+        key_text: Callable[[KeyT], str],
+        encode: Callable[[ValueT], bytes | str],
+        decode: Callable[[bytes | str], ValueT],
+    ) -> None:
         self._redis = redis
         self._prefix = f"cache:v{CACHE_KEY_VERSION}:{namespace}:"
-        self._record_type = record_type
+        self._key_text = key_text
+        self._encode = encode
+        self._decode = decode
 
-    def key(self, record_id: int) -> str:
-        return f"{self._prefix}{record_id}"
+    def key(self, key: KeyT) -> str:
+        return self._prefix + self._key_text(key)
 
-    async def get_many(self, record_ids: Iterable[int]) -> dict[int, RecordT]:
-        ids = list(record_ids)
-        if not ids:
+    async def get_many(self, keys: Iterable[KeyT]) -> dict[KeyT, ValueT]:
+        wanted = list(keys)
+        if not wanted:
             return {}
         try:
-            values = await self._redis.mget([self.key(record_id) for record_id in ids])
+            values = await self._redis.mget([self.key(key) for key in wanted])
         except RedisError as error:
-            logger.warning("record cache read failed, reading MongoDB: %s", error)
+            logger.warning("cache read failed, reading MongoDB: %s", error)
             return {}
         return {
-            record_id: decode_record(self._record_type, value)
-            for record_id, value in zip(ids, values, strict=True)
+            key: self._decode(value)
+            for key, value in zip(wanted, values, strict=True)
             if value is not None
         }
 
-    async def put_many(self, records: Mapping[int, RecordT]) -> None:
-        if not records:
+    async def put_many(self, values: Mapping[KeyT, ValueT]) -> None:
+        if not values:
             return
         try:
             async with self._redis.pipeline(transaction=False) as pipe:
-                for record_id, record in records.items():
-                    pipe.set(self.key(record_id), encode_record(record), ex=RECORD_TTL_SECONDS)
+                for key, value in values.items():
+                    pipe.set(self.key(key), self._encode(value), ex=CACHE_TTL_SECONDS)
                 await pipe.execute()
         except RedisError as error:
-            logger.warning("record cache fill failed: %s", error)
+            logger.warning("cache fill failed: %s", error)
 
-    async def delete(self, *record_ids: int) -> None:
-        if not record_ids:
+    async def delete(self, *keys: KeyT) -> None:
+        if not keys:
             return
         try:
-            await self._redis.delete(*(self.key(record_id) for record_id in record_ids))
+            await self._redis.delete(*(self.key(key) for key in keys))
         except RedisError as error:
-            logger.warning("record cache invalidation failed: %s", error)
+            logger.warning("cache invalidation failed: %s", error)
+
+
+def record_cache(redis: Redis, namespace: str, record_type: type[RecordT]) -> Cache[int, RecordT]:
+    """Records (frozen dataclasses) by id."""
+    return Cache(
+        redis,
+        namespace,
+        key_text=str,
+        encode=encode_record,
+        decode=lambda data: decode_record(record_type, data),
+    )
+
+
+def relation_cache(redis: Redis, namespace: str) -> Cache[Pair, str]:
+    """A short value per ordered pair of ids (a follow state, a like, a block). Absent
+    relations are cached too, as a value of their own: most pairs have none."""
+    return Cache(
+        redis,
+        namespace,
+        key_text=lambda pair: f"{pair[0]}:{pair[1]}",
+        encode=lambda value: value,
+        decode=lambda data: data.decode() if isinstance(data, bytes) else data,
+    )

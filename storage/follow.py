@@ -13,6 +13,7 @@ from enum import StrEnum
 from pymongo import ASCENDING, DESCENDING, IndexModel
 from pymongo.errors import DuplicateKeyError
 
+from storage.cache import Cache, Pair
 from storage.mongo import Collection, Document
 
 
@@ -40,8 +41,9 @@ def _record(document: Document) -> FollowRecord:
 
 
 class FollowStore:
-    def __init__(self, collection: Collection) -> None:
+    def __init__(self, collection: Collection, cache: Cache[Pair, str]) -> None:
         self._follows = collection
+        self._cache = cache  # (follower, followee) -> FollowState value
 
     async def create_indexes(self) -> None:
         await self._follows.create_indexes(
@@ -66,6 +68,8 @@ class FollowStore:
             await self._follows.insert_one(document)
         except DuplicateKeyError:
             return None
+        finally:
+            await self._cache.delete((follower_id, followee_id))
         return _record(document)
 
     async def find(self, follower_id: int, followee_id: int) -> FollowRecord | None:
@@ -82,6 +86,7 @@ class FollowStore:
         if state is not None:
             query["state"] = state.value
         document = await self._follows.find_one_and_delete(query)
+        await self._cache.delete((follower_id, followee_id))
         return None if document is None else _record(document)
 
     async def approve(self, follower_id: int, followee_id: int) -> bool:
@@ -94,31 +99,29 @@ class FollowStore:
             },
             {"$set": {"state": FollowState.FOLLOWING.value}},
         )
+        await self._cache.delete((follower_id, followee_id))
         return bool(result.modified_count)
 
-    async def states_from(
-        self, follower_id: int, followee_ids: Iterable[int]
-    ) -> dict[int, FollowState]:
-        """How `follower_id` follows each of `followee_ids` (absent ones: not at all)."""
-        cursor = self._follows.find(
-            {"follower_id": follower_id, "followee_id": {"$in": list(followee_ids)}},
-            {"followee_id": 1, "state": 1},
-        )
-        return {
-            document["followee_id"]: FollowState(document["state"]) async for document in cursor
+    async def states(self, pairs: Iterable[Pair]) -> dict[Pair, FollowState]:
+        """How each (follower, followee) pair follows: NONE where it does not."""
+        wanted = list(dict.fromkeys(pairs))
+        found = {
+            pair: FollowState(value) for pair, value in (await self._cache.get_many(wanted)).items()
         }
-
-    async def states_to(
-        self, followee_id: int, follower_ids: Iterable[int]
-    ) -> dict[int, FollowState]:
-        """How each of `follower_ids` follows `followee_id` (absent ones: not at all)."""
-        cursor = self._follows.find(
-            {"followee_id": followee_id, "follower_id": {"$in": list(follower_ids)}},
-            {"follower_id": 1, "state": 1},
-        )
-        return {
-            document["follower_id"]: FollowState(document["state"]) async for document in cursor
-        }
+        missing = [pair for pair in wanted if pair not in found]
+        if missing:
+            cursor = self._follows.find(
+                {"$or": [{"follower_id": a, "followee_id": b} for a, b in missing]},
+                {"follower_id": 1, "followee_id": 1, "state": 1},
+            )
+            loaded = {pair: FollowState.NONE for pair in missing}
+            async for document in cursor:
+                loaded[(document["follower_id"], document["followee_id"])] = FollowState(
+                    document["state"]
+                )
+            await self._cache.put_many({pair: state.value for pair, state in loaded.items()})
+            found.update(loaded)
+        return found
 
     async def page_followers(
         self, followee_id: int, state: FollowState, *, before_id: int | None, limit: int

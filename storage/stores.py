@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from storage.block import BlockStore
-from storage.cache import RecordCache
+from storage.cache import record_cache, relation_cache
 from storage.follow import FollowStore
 from storage.mongo import Database
 from storage.redis import Redis
@@ -23,10 +23,10 @@ class Stores:
     @classmethod
     def create(cls, database: Database, redis: Redis) -> Stores:
         return cls(
-            users=UserStore(database["users"], RecordCache(redis, "user", UserRecord)),
+            users=UserStore(database["users"], record_cache(redis, "user", UserRecord)),
             sessions=SessionStore(database["sessions"]),
-            follows=FollowStore(database["follows"]),
-            blocks=BlockStore(database["blocks"]),
+            follows=FollowStore(database["follows"], relation_cache(redis, "follow")),
+            blocks=BlockStore(database["blocks"], relation_cache(redis, "block")),
         )
 
     async def create_indexes(self) -> None:

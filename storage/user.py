@@ -11,7 +11,7 @@ from typing import Any
 from pymongo import ASCENDING, DESCENDING, IndexModel, ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
-from storage.cache import RecordCache
+from storage.cache import Cache
 from storage.mongo import Collection, Document
 
 
@@ -55,7 +55,7 @@ def _record(document: Document) -> UserRecord:
 
 
 class UserStore:
-    def __init__(self, collection: Collection, cache: RecordCache[UserRecord]) -> None:
+    def __init__(self, collection: Collection, cache: Cache[int, UserRecord]) -> None:
         self._users = collection
         self._cache = cache
 

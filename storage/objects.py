@@ -1,0 +1,197 @@
+"""Object storage for media bytes: any S3-compatible service, or a local folder.
+
+Clients upload straight to storage with a signed form (S3's presigned POST; the same shape
+signed by us for the local folder), so media bytes never pass through the API processes.
+Processed media are written under content-addressed keys and never change, so a CDN may
+cache them forever.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import os
+import tempfile
+import time
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+import aioboto3
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+# Content-addressed keys never change meaning: let browsers and CDNs keep them a year.
+IMMUTABLE_CACHE_CONTROL = "public, max-age=31536000, immutable"
+S3_TIMEOUT_SECONDS = 10
+
+
+@dataclass(frozen=True, slots=True)
+class PresignedPost:
+    """Where and how a client uploads: POST multipart/form-data to `url` with `fields`, then
+    the file as the field named `file`."""
+
+    url: str
+    fields: dict[str, str]
+
+
+class ObjectStorage(Protocol):
+    async def presign_upload(
+        self, key: str, *, content_type: str, max_bytes: int, expires_in: int
+    ) -> PresignedPost: ...
+
+    async def read(self, key: str, *, max_bytes: int) -> bytes | None:
+        """The object's first `max_bytes + 1` bytes (so callers can tell it is too big), or
+        None when there is no such object."""
+        ...
+
+    async def write(self, key: str, data: bytes, *, content_type: str) -> None: ...
+
+    async def ping(self) -> None: ...
+
+
+class S3ObjectStorage:
+    def __init__(self, client: Any, bucket: str) -> None:
+        self._client = client
+        self._bucket = bucket
+
+    async def presign_upload(
+        self, key: str, *, content_type: str, max_bytes: int, expires_in: int
+    ) -> PresignedPost:
+        post = await self._client.generate_presigned_post(
+            Bucket=self._bucket,
+            Key=key,
+            Fields={"Content-Type": content_type},
+            Conditions=[{"Content-Type": content_type}, ["content-length-range", 1, max_bytes]],
+            ExpiresIn=expires_in,
+        )
+        return PresignedPost(url=post["url"], fields=dict(post["fields"]))
+
+    async def read(self, key: str, *, max_bytes: int) -> bytes | None:
+        try:
+            response = await self._client.get_object(
+                Bucket=self._bucket, Key=key, Range=f"bytes=0-{max_bytes}"
+            )
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") in {"NoSuchKey", "404"}:
+                return None
+            raise
+        async with response["Body"] as body:
+            data: bytes = await body.read()
+            return data
+
+    async def write(self, key: str, data: bytes, *, content_type: str) -> None:
+        await self._client.put_object(
+            Bucket=self._bucket,
+            Key=key,
+            Body=data,
+            ContentType=content_type,
+            CacheControl=IMMUTABLE_CACHE_CONTROL,
+        )
+
+    async def ping(self) -> None:
+        await self._client.head_bucket(Bucket=self._bucket)
+
+
+class UploadRejected(Exception):
+    """A form posted to the local upload endpoint that its signature does not allow."""
+
+
+class LocalObjectStorage:
+    """A folder on disk, for development: the app serves uploads and media itself."""
+
+    def __init__(self, root: Path, upload_url: str, secret_key: bytes) -> None:
+        self.root = root
+        self._upload_url = upload_url
+        self._secret_key = secret_key
+
+    def _signature(self, key: str, content_type: str, max_bytes: int, expires: int) -> str:
+        message = f"{key}\n{content_type}\n{max_bytes}\n{expires}".encode()
+        return hmac.new(self._secret_key, message, hashlib.sha256).hexdigest()
+
+    def path(self, key: str) -> Path:
+        """The file of `key`; refuses keys that would escape the folder."""
+        path = (self.root / key).resolve()
+        if not path.is_relative_to(self.root.resolve()) or path == self.root.resolve():
+            raise UploadRejected("invalid key")
+        return path
+
+    async def presign_upload(
+        self, key: str, *, content_type: str, max_bytes: int, expires_in: int
+    ) -> PresignedPost:
+        expires = int(time.time()) + expires_in
+        fields = {
+            "key": key,
+            "Content-Type": content_type,
+            "x-max-bytes": str(max_bytes),
+            "x-expires": str(expires),
+            "x-signature": self._signature(key, content_type, max_bytes, expires),
+        }
+        return PresignedPost(url=self._upload_url, fields=fields)
+
+    def verify_upload_form(self, fields: Mapping[str, str]) -> tuple[str, int]:
+        """The key and size limit a posted form may write, if its signature holds."""
+        try:
+            key, content_type = fields["key"], fields["Content-Type"]
+            max_bytes, expires = int(fields["x-max-bytes"]), int(fields["x-expires"])
+            signature = fields["x-signature"]
+        except (KeyError, ValueError) as error:
+            raise UploadRejected("missing or malformed policy fields") from error
+        expected = self._signature(key, content_type, max_bytes, expires)
+        if not hmac.compare_digest(signature, expected):
+            raise UploadRejected("signature does not match")
+        if expires < time.time():
+            raise UploadRejected("the upload form has expired")
+        self.path(key)
+        return key, max_bytes
+
+    async def read(self, key: str, *, max_bytes: int) -> bytes | None:
+        def read_file() -> bytes | None:
+            try:
+                with self.path(key).open("rb") as file:
+                    return file.read(max_bytes + 1)
+            except FileNotFoundError:
+                return None
+
+        return await asyncio.to_thread(read_file)
+
+    async def write(self, key: str, data: bytes, *, content_type: str) -> None:
+        await asyncio.to_thread(self.write_file, key, data)
+
+    def write_file(self, key: str, data: bytes) -> None:
+        """Write atomically: a reader sees the old object or the new one, never half."""
+        path = self.path(key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=path.parent, delete=False) as temporary:
+            temporary.write(data)
+        os.replace(temporary.name, path)
+
+    async def ping(self) -> None:
+        await asyncio.to_thread(self.root.mkdir, parents=True, exist_ok=True)
+
+
+@asynccontextmanager
+async def open_s3_storage(
+    *,
+    endpoint_url: str,
+    bucket: str,
+    region: str,
+    access_key_id: str | None,
+    secret_access_key: str | None,
+) -> AsyncIterator[S3ObjectStorage]:
+    session = aioboto3.Session(
+        aws_access_key_id=access_key_id,
+        aws_secret_access_key=secret_access_key,
+        region_name=region,
+    )
+    config = Config(
+        signature_version="s3v4",
+        connect_timeout=S3_TIMEOUT_SECONDS,
+        read_timeout=S3_TIMEOUT_SECONDS,
+        retries={"max_attempts": 3, "mode": "standard"},
+    )
+    async with session.client("s3", endpoint_url=endpoint_url, config=config) as client:
+        yield S3ObjectStorage(client, bucket)
