@@ -13,6 +13,7 @@ from starlette.routing import Mount, Route, WebSocketRoute
 
 from app.graphiql import graphiql_html, graphiql_static_app
 from app.graphql_view import GraphQLView
+from app.media_routes import media_routes
 from app.seed import DEMO_LOGIN, DEMO_PASSWORD, seed_services
 from app.services import Runtime, open_runtime
 from app.settings import Settings
@@ -53,6 +54,7 @@ def create_app(settings: Settings, *, seed_demo: bool = False) -> Starlette:
         async with open_runtime(settings) as runtime:
             app.state.runtime = runtime
             app.state.services = runtime.services
+            app.state.local_storage = runtime.local_storage
             if seed_demo:
                 await seed_services(runtime.services, users=DEMO_USERS)
                 print(
@@ -72,6 +74,8 @@ def create_app(settings: Settings, *, seed_demo: bool = False) -> Starlette:
         Route(GRAPHQL_PATH, view),
         WebSocketRoute(GRAPHQL_PATH, view),
     ]
+    if settings.s3_endpoint_url is None:
+        routes.extend(media_routes())
     if graphiql_enabled:
         routes.append(Mount("/graphiql", graphiql_static_app()))
     return Starlette(routes=routes, lifespan=lifespan)

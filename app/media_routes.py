@@ -13,6 +13,7 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
+from resolvers.upload import MAX_UPLOAD_BYTES
 from storage.objects import IMMUTABLE_CACHE_CONTROL, LocalObjectStorage, UploadRejected
 
 UPLOAD_PATH = "/uploads"
@@ -30,6 +31,12 @@ def _storage(request: Request) -> LocalObjectStorage:
 async def upload(request: Request) -> Response:
     """Accept a signed upload form, as S3 accepts a presigned POST (204 on success)."""
     storage = _storage(request)
+    declared = request.headers.get("content-length")
+    # Refused before parsing: the multipart parser would spool any size to disk first.
+    if declared is None or not declared.isdigit():
+        return PlainTextResponse("send the form with a Content-Length", status_code=411)
+    if int(declared) > MAX_UPLOAD_BYTES + FORM_OVERHEAD_BYTES:
+        return PlainTextResponse("the form is larger than any upload may be", status_code=413)
     async with request.form(max_files=1, max_fields=16) as form:
         fields = {name: value for name, value in form.items() if isinstance(value, str)}
         try:

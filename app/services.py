@@ -5,13 +5,16 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
+from pathlib import Path
 
 from argon2 import PasswordHasher, Type
 
+from app.media_routes import UPLOAD_PATH
 from app.settings import Settings
 from resolvers.context import Services
 from storage.ids import IdGenerator
 from storage.mongo import open_database, ping
+from storage.objects import LocalObjectStorage, ObjectStorage, open_s3_storage
 from storage.rate_limit import RateLimiter
 from storage.redis import open_redis
 from storage.stores import Stores
@@ -37,6 +40,8 @@ class Runtime:
 
     services: Services
     probes: dict[str, Callable[[], Awaitable[object]]]
+    # The embedded object storage, which the app serves over HTTP; None with S3.
+    local_storage: LocalObjectStorage | None
 
 
 @asynccontextmanager
@@ -46,6 +51,25 @@ async def open_runtime(settings: Settings) -> AsyncIterator[Runtime]:
             open_database(settings.mongodb_url, settings.mongodb_database)
         )
         redis = await stack.enter_async_context(open_redis(settings.redis_url))
+        objects: ObjectStorage
+        local_storage = None
+        if settings.s3_endpoint_url is None:
+            objects = local_storage = LocalObjectStorage(
+                Path(settings.media_dir),
+                upload_url=f"{settings.base_url}{UPLOAD_PATH}",
+                secret_key=settings.secret_key.get_secret_value().encode(),
+            )
+        else:
+            secret = settings.s3_secret_access_key
+            objects = await stack.enter_async_context(
+                open_s3_storage(
+                    endpoint_url=settings.s3_endpoint_url,
+                    bucket=settings.s3_bucket,
+                    region=settings.s3_region,
+                    access_key_id=settings.s3_access_key_id,
+                    secret_access_key=None if secret is None else secret.get_secret_value(),
+                )
+            )
         stores = Stores.create(database, redis)
         await stores.create_indexes()
         passwords = password_hasher()
@@ -56,10 +80,16 @@ async def open_runtime(settings: Settings) -> AsyncIterator[Runtime]:
             passwords=passwords,
             dummy_password_hash=passwords.hash("never anyone's password"),
             rate_limiter=RateLimiter(redis),
+            objects=objects,
             session_lifetime=settings.session_lifetime,
             media_base_url=settings.resolved_media_base_url,
         )
         yield Runtime(
             services=services,
-            probes={"mongodb": lambda: ping(database), "redis": redis.ping},
+            probes={
+                "mongodb": lambda: ping(database),
+                "redis": redis.ping,
+                "object_storage": objects.ping,
+            },
+            local_storage=local_storage,
         )

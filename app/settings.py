@@ -43,7 +43,8 @@ class Settings(BaseSettings):
     s3_secret_access_key: SecretStr | None = None
     media_base_url: str | None = Field(
         default=None,
-        description="The CDN in front of the media; defaults to the app's own /media.",
+        description="The CDN in front of the media (keys start with media/); defaults to "
+        "the app itself, which serves the embedded storage's media.",
     )
     media_dir: str = ".pictograph/media"
     triton_url: str | None = None
@@ -67,7 +68,7 @@ class Settings(BaseSettings):
 
     @property
     def resolved_media_base_url(self) -> str:
-        return (self.media_base_url or f"{self.base_url}/media").rstrip("/")
+        return (self.media_base_url or self.base_url).rstrip("/")
 
     @property
     def session_lifetime(self) -> timedelta:

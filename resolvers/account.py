@@ -15,6 +15,8 @@ from email_validator import EmailNotValidError, validate_email
 from resolvers.context import Context
 from resolvers.errors import ErrorCode, FieldError
 from resolvers.follow import approve_all_requests, reload_user
+from resolvers.images import render_avatar
+from resolvers.media import checked_uploads, store_image
 from resolvers.viewer import require_viewer
 from storage.user import EmailTaken, UsernameTaken, UserRecord
 
@@ -189,10 +191,24 @@ async def update_profile(
             changes["bio"] = bio
     if is_private is not None:
         changes["is_private"] = is_private
-    if avatar_upload_id is not None:
-        errors.append(FieldError(ErrorCode.NOT_FOUND, "avatarUploadId", "No such upload."))
     if errors:
         return UserResult(errors=errors)
+    if avatar_upload_id is not None:
+        avatar = await _avatar(context, avatar_upload_id)
+        if isinstance(avatar, FieldError):
+            return UserResult(errors=[avatar])
+        upload_id, changes["avatar_key"] = avatar
+        claimed = await context.services.stores.uploads.claim(
+            [upload_id], viewer.id, f"avatar:{viewer.id}:{upload_id}"
+        )
+        if not claimed:
+            return UserResult(
+                errors=[
+                    FieldError(
+                        ErrorCode.INVALID, "avatarUploadId", "The upload was used meanwhile."
+                    )
+                ]
+            )
     user = viewer
     if changes:
         updated = await context.services.stores.users.update_profile(viewer.id, changes)
@@ -204,6 +220,18 @@ async def update_profile(
         user = await reload_user(context, viewer.id)
     context.viewer = user
     return UserResult(user=user)
+
+
+async def _avatar(context: Context, raw_upload_id: str) -> tuple[int, str] | FieldError:
+    """The upload's id and the key of the avatar rendered from it."""
+    uploads = await checked_uploads(context, [raw_upload_id], "avatarUploadId")
+    if isinstance(uploads, FieldError):
+        return uploads
+    record, data = uploads[0]
+    media = await store_image(context, data, render_avatar, "avatarUploadId")
+    if isinstance(media, FieldError):
+        return media
+    return record.id, media.renditions[0].key
 
 
 async def _start_session(context: Context, user_id: int) -> str:

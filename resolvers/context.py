@@ -11,6 +11,7 @@ from argon2 import PasswordHasher
 
 from loaders import Loaders
 from storage.ids import IdGenerator
+from storage.objects import ObjectStorage
 from storage.rate_limit import RateLimiter
 from storage.redis import Redis
 from storage.session import SessionRecord
@@ -33,6 +34,7 @@ class Services:
     # Verified against when a login names no account, so both cases take the same time.
     dummy_password_hash: str
     rate_limiter: RateLimiter
+    objects: ObjectStorage
     session_lifetime: timedelta
     media_base_url: str
     clock: Callable[[], datetime] = utc_now

@@ -16,7 +16,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 IMAGE_FORMATS = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}
 MAX_IMAGE_PIXELS = 50_000_000  # ~50 megapixels: the largest phone sensors, not bombs
 POST_WIDTHS = (1080, 640, 150)  # Instagram's feed width, a grid cell on 2x screens, a thumb
-AVATAR_SIDES = (320, 150)  # profile header on 2x screens, and the chip beside a name
+AVATAR_SIDE = 320  # the profile header on 2x screens; chips scale it down
 OUTPUT_FORMAT = "JPEG"
 OUTPUT_CONTENT_TYPE = "image/jpeg"
 OUTPUT_QUALITY = 85  # visually lossless for photos at a third of the bytes of 95
@@ -35,11 +35,14 @@ class Rendition:
 
 
 def sniff_content_type(data: bytes) -> str | None:
-    """The image type the bytes really are (not what the client said), or None."""
+    """The image type the bytes really are (not what the client said), or None. Reads only
+    the header; an image too large to ever decode is rejected here already."""
     try:
         with Image.open(io.BytesIO(data)) as image:
             return IMAGE_FORMATS.get(image.format or "")
-    except (UnidentifiedImageError, OSError, Image.DecompressionBombError):
+    except Image.DecompressionBombError as error:
+        raise ImageRejected(f"The image has more than {MAX_IMAGE_PIXELS:,} pixels.") from error
+    except (UnidentifiedImageError, OSError):
         return None
 
 
@@ -97,9 +100,6 @@ def render_post_image(data: bytes) -> list[Rendition]:
 
 
 def render_avatar(data: bytes) -> list[Rendition]:
-    """Square crops from the centre, at each of AVATAR_SIDES."""
-    image = _open_upright(data)
-    return [
-        Rendition(side, side, _encode(ImageOps.fit(image, (side, side), Image.Resampling.LANCZOS)))
-        for side in AVATAR_SIDES
-    ]
+    """A square crop from the centre."""
+    square = ImageOps.fit(_open_upright(data), (AVATAR_SIDE, AVATAR_SIDE), Image.Resampling.LANCZOS)
+    return [Rendition(AVATAR_SIDE, AVATAR_SIDE, _encode(square))]

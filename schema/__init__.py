@@ -20,6 +20,7 @@ from strawberry.schema.config import StrawberryConfig
 
 from schema.mutation import Mutation
 from schema.query import Query
+from schema.types.post import Comment, Post
 from schema.types.user import User
 
 # The deepest contract operation (Feed: feed.edges.node.comments.edges.node.author) is 7
@@ -66,7 +67,7 @@ def build_schema(*, mask_errors: bool) -> strawberry.Schema:
     return strawberry.Schema(
         query=Query,
         mutation=Mutation,
-        types=[User],
+        types=[User, Post, Comment],
         extensions=_extensions(mask_errors),
         config=StrawberryConfig(auto_camel_case=True),
     )

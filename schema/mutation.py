@@ -4,14 +4,22 @@ from __future__ import annotations
 
 import strawberry
 
-from resolvers import account, block, follow
-from schema.types.common import Info, UserError
+from resolvers import account, block, comment, follow, like, post, upload
+from schema.types.common import Info, OkPayload, UserError
+from schema.types.post import (
+    AddCommentInput,
+    CommentPayload,
+    CreatePostInput,
+    CreateUploadInput,
+    CreateUploadPayload,
+    PostPayload,
+    Upload,
+)
 from schema.types.user import (
     AuthPayload,
     FollowPayload,
     LogInInput,
     LogOutPayload,
-    OkPayload,
     SignUpInput,
     UpdateProfileInput,
     User,
@@ -25,10 +33,6 @@ def _auth_payload(result: account.AuthResult) -> AuthPayload:
         user=User.wrap_optional(result.user),
         errors=UserError.from_errors(result.errors),
     )
-
-
-def _ok_payload(result: block.OkResult) -> OkPayload:
-    return OkPayload(ok=result.ok, errors=UserError.from_errors(result.errors))
 
 
 @strawberry.type
@@ -80,8 +84,46 @@ class Mutation:
 
     @strawberry.mutation(description="Block an account: both stop seeing each other.")
     async def block_user(self, info: Info, user_id: strawberry.ID) -> OkPayload:
-        return _ok_payload(await block.block_user(info.context, user_id))
+        return OkPayload.from_result(await block.block_user(info.context, user_id))
 
     @strawberry.mutation(description="Lift a block; follows it ended stay ended.")
     async def unblock_user(self, info: Info, user_id: strawberry.ID) -> OkPayload:
-        return _ok_payload(await block.unblock_user(info.context, user_id))
+        return OkPayload.from_result(await block.unblock_user(info.context, user_id))
+
+    @strawberry.mutation(description="Get a signed form to upload a photo or video with.")
+    async def create_upload(self, info: Info, input: CreateUploadInput) -> CreateUploadPayload:
+        result = await upload.create_upload(info.context, input.content_type, input.byte_size)
+        return CreateUploadPayload(
+            upload=None if result.upload is None else Upload(created=result.upload),
+            errors=UserError.from_errors(result.errors),
+        )
+
+    @strawberry.mutation(description="Post 1 to 10 uploaded photos with a caption.")
+    async def create_post(self, info: Info, input: CreatePostInput) -> PostPayload:
+        return PostPayload.from_result(
+            await post.create_post(
+                info.context, list(input.upload_ids), input.caption, input.client_mutation_id
+            )
+        )
+
+    @strawberry.mutation(description="Delete one of the viewer's posts.")
+    async def delete_post(self, info: Info, post_id: strawberry.ID) -> OkPayload:
+        return OkPayload.from_result(await post.delete_post(info.context, post_id))
+
+    @strawberry.mutation(description="Like a post; liking twice leaves one like.")
+    async def like_post(self, info: Info, post_id: strawberry.ID) -> PostPayload:
+        return PostPayload.from_result(await like.like_post(info.context, post_id))
+
+    @strawberry.mutation(description="Take back a like; not an error when there was none.")
+    async def unlike_post(self, info: Info, post_id: strawberry.ID) -> PostPayload:
+        return PostPayload.from_result(await like.unlike_post(info.context, post_id))
+
+    @strawberry.mutation(description="Comment on a post, or reply to a comment on it.")
+    async def add_comment(self, info: Info, input: AddCommentInput) -> CommentPayload:
+        return CommentPayload.from_result(
+            await comment.add_comment(info.context, input.post_id, input.text, input.reply_to_id)
+        )
+
+    @strawberry.mutation(description="Delete a comment (its author or the post's author).")
+    async def delete_comment(self, info: Info, comment_id: strawberry.ID) -> OkPayload:
+        return OkPayload.from_result(await comment.delete_comment(info.context, comment_id))

@@ -5,12 +5,15 @@ from __future__ import annotations
 import strawberry
 from strawberry import relay
 
+from resolvers import comment as comment_resolvers
 from resolvers import follow as follow_resolvers
+from resolvers import post as post_resolvers
 from resolvers import user as user_resolvers
 from resolvers.errors import BadUserInput
 from resolvers.ids import parse_global_id
 from resolvers.pagination import DEFAULT_PAGE_SIZE
 from schema.types.common import Info, to_connection
+from schema.types.post import Comment, Hashtag, Post
 from schema.types.user import User
 
 
@@ -22,8 +25,15 @@ class Query:
         if parsed is None:
             raise BadUserInput("`id` is not a valid global id.")
         type_name, record_id = parsed
+        context = info.context
         if type_name == "User":
-            return User.wrap_optional(await user_resolvers.user_by_id(info.context, record_id))
+            return User.wrap_optional(await user_resolvers.user_by_id(context, record_id))
+        if type_name == "Post":
+            post = await post_resolvers.visible_post(context, record_id)
+            return None if post is None else Post(record=post)
+        if type_name == "Comment":
+            comment = await comment_resolvers.visible_comment(context, record_id)
+            return None if comment is None else Comment(record=comment)
         return None
 
     @strawberry.field(description="The signed-in user, or null when anonymous.")
@@ -44,6 +54,11 @@ class Query:
     ) -> relay.Connection[User]:
         users = await user_resolvers.search_users(info.context, query, first)
         return to_connection(user_resolvers.search_page(users), User.wrap)
+
+    @strawberry.field(description="A hashtag (without '#', any case); null when never used.")
+    async def hashtag(self, info: Info, name: str) -> Hashtag | None:
+        count = await post_resolvers.hashtag_post_count(info.context, name)
+        return None if count is None else Hashtag(name=name.lower().lstrip("#"), post_count=count)
 
     @strawberry.field(description="Pending requests to follow the viewer, newest first.")
     async def follow_requests(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeAlias
 
 from mongomock_motor import AsyncMongoMockClient
@@ -37,6 +38,11 @@ async def open_database(url: str | None, name: str) -> AsyncIterator[Database]:
         yield client[name]
     finally:
         client.close()
+
+
+def whole_milliseconds(moment: datetime) -> datetime:
+    """`moment` as BSON stores it (milliseconds), so a record equals what is read back."""
+    return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
 
 
 async def ping(database: Database) -> None:

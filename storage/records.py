@@ -1,15 +1,13 @@
-"""Serialising storage records (frozen dataclasses) for the Redis cache."""
+"""Serialising storage records (frozen dataclasses, possibly nested) for the Redis cache."""
 
 from __future__ import annotations
 
-import dataclasses
 import functools
-import typing
 from collections.abc import Hashable
-from datetime import datetime
 from typing import Any, TypeVar, cast
 
 import orjson
+from pydantic import TypeAdapter
 
 RecordT = TypeVar("RecordT")
 
@@ -19,18 +17,11 @@ def encode_record(record: object) -> bytes:
 
 
 @functools.cache
-def _datetime_fields(record_type: Any) -> frozenset[str]:
-    hints = typing.get_type_hints(record_type)
-    return frozenset(
-        field.name
-        for field in dataclasses.fields(record_type)
-        if datetime in (hints[field.name], *typing.get_args(hints[field.name]))
-    )
+def _adapter(record_type: Any) -> TypeAdapter[Any]:
+    return TypeAdapter(record_type)
 
 
 def decode_record(record_type: type[RecordT], data: bytes | str) -> RecordT:
-    values: dict[str, Any] = orjson.loads(data)
-    for name in _datetime_fields(cast("Hashable", record_type)):
-        if values.get(name) is not None:
-            values[name] = datetime.fromisoformat(values[name])
-    return record_type(**values)
+    """The record `encode_record` wrote: nested records, tuples and datetimes restored."""
+    record: RecordT = _adapter(cast("Hashable", record_type)).validate_json(data)
+    return record

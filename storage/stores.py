@@ -6,10 +6,15 @@ from dataclasses import dataclass
 
 from storage.block import BlockStore
 from storage.cache import record_cache, relation_cache
+from storage.comment import CommentRecord, CommentStore
 from storage.follow import FollowStore
+from storage.hashtag import HashtagStore
+from storage.like import LikeStore
 from storage.mongo import Database
+from storage.post import PostRecord, PostStore
 from storage.redis import Redis
 from storage.session import SessionStore
+from storage.upload import UploadStore
 from storage.user import UserRecord, UserStore
 
 
@@ -19,6 +24,11 @@ class Stores:
     sessions: SessionStore
     follows: FollowStore
     blocks: BlockStore
+    uploads: UploadStore
+    posts: PostStore
+    likes: LikeStore
+    comments: CommentStore
+    hashtags: HashtagStore
 
     @classmethod
     def create(cls, database: Database, redis: Redis) -> Stores:
@@ -27,8 +37,25 @@ class Stores:
             sessions=SessionStore(database["sessions"]),
             follows=FollowStore(database["follows"], relation_cache(redis, "follow")),
             blocks=BlockStore(database["blocks"], relation_cache(redis, "block")),
+            uploads=UploadStore(database["uploads"]),
+            posts=PostStore(database["posts"], record_cache(redis, "post", PostRecord)),
+            likes=LikeStore(database["likes"], relation_cache(redis, "like")),
+            comments=CommentStore(
+                database["comments"], record_cache(redis, "comment", CommentRecord)
+            ),
+            hashtags=HashtagStore(database["hashtags"]),
         )
 
     async def create_indexes(self) -> None:
-        for store in (self.users, self.sessions, self.follows, self.blocks):
+        for store in (
+            self.users,
+            self.sessions,
+            self.follows,
+            self.blocks,
+            self.uploads,
+            self.posts,
+            self.likes,
+            self.comments,
+            self.hashtags,
+        ):
             await store.create_indexes()

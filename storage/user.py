@@ -12,7 +12,7 @@ from pymongo import ASCENDING, DESCENDING, IndexModel, ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
 from storage.cache import Cache
-from storage.mongo import Collection, Document
+from storage.mongo import Collection, Document, whole_milliseconds
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,8 +79,7 @@ class UserStore:
         password_hash: str,
         created_at: datetime,
     ) -> UserRecord:
-        # BSON dates keep milliseconds: truncate now so the record equals what is stored.
-        created_at = created_at.replace(microsecond=created_at.microsecond // 1000 * 1000)
+        created_at = whole_milliseconds(created_at)
         document: Document = {
             "_id": user_id,
             "username": username,
@@ -123,6 +122,12 @@ class UserStore:
     async def find_id_by_username(self, username: str) -> int | None:
         document = await self._users.find_one({"username_lower": username.lower()}, {"_id": 1})
         return None if document is None else int(document["_id"])
+
+    async def find_ids_by_usernames(self, usernames: Iterable[str]) -> list[int]:
+        cursor = self._users.find(
+            {"username_lower": {"$in": [name.lower() for name in usernames]}}, {"_id": 1}
+        )
+        return [int(document["_id"]) async for document in cursor]
 
     async def find_credentials(self, login: str) -> tuple[UserRecord, str] | None:
         """The account whose username or email is `login`, with its password hash."""

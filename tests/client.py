@@ -51,6 +51,52 @@ class GraphQLClient:
         data: dict[str, Any] = body["data"]
         return data
 
+    async def create_upload(
+        self, account: Account, content_type: str, byte_size: int
+    ) -> dict[str, Any]:
+        data = await self.data(
+            """mutation ($t: String!, $n: Int!) { createUpload(input: {contentType: $t, byteSize: $n}) {
+                 upload { id url fields { name value } expiresAt } errors { code field message } } }""",
+            {"t": content_type, "n": byte_size},
+            token=account.token,
+        )
+        payload: dict[str, Any] = data["createUpload"]
+        return payload
+
+    async def send_upload_form(
+        self, upload: dict[str, Any], data: bytes, content_type: str
+    ) -> httpx.Response:
+        """POST the bytes as a browser would: the form's fields, then the file."""
+        fields = {field["name"]: field["value"] for field in upload["fields"]}
+        return await self.http.post(
+            upload["url"], data=fields, files={"file": ("upload", data, content_type)}
+        )
+
+    async def upload(self, account: Account, data: bytes, content_type: str = "image/jpeg") -> str:
+        """Upload `data` through the whole flow; returns the upload id."""
+        payload = await self.create_upload(account, content_type, len(data))
+        assert payload["errors"] == [], payload["errors"]
+        response = await self.send_upload_form(payload["upload"], data, content_type)
+        assert response.status_code in (200, 201, 204), response.text
+        upload_id: str = payload["upload"]["id"]
+        return upload_id
+
+    async def create_post(
+        self, account: Account, images: list[bytes], caption: str = "", **extra: Any
+    ) -> dict[str, Any]:
+        upload_ids = [await self.upload(account, image) for image in images]
+        data = await self.data(
+            """mutation ($ids: [ID!]!, $caption: String, $cmid: String) {
+                 createPost(input: {uploadIds: $ids, caption: $caption, clientMutationId: $cmid}) {
+                   post { id caption hashtags mentions { username } likeCount commentCount
+                          media { id type url width height } }
+                   errors { code field message } } }""",
+            {"ids": upload_ids, "caption": caption, "cmid": extra.get("client_mutation_id")},
+            token=account.token,
+        )
+        payload: dict[str, Any] = data["createPost"]
+        return payload
+
     async def sign_up(self, prefix: str = "user", *, private: bool = False) -> Account:
         username = f"{prefix}_{next(_counter)}_{uuid.uuid4().hex[:6]}"
         data = await self.data(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 
 import httpx
 import pytest
@@ -12,16 +13,23 @@ import pytest
 from app.main import create_app
 from app.settings import Settings
 from tests.client import GraphQLClient
-from tests.servers import app_server, redis_server
+from tests.servers import S3_TEST_CREDENTIALS, app_server, free_port, moto_s3_server, redis_server
 
 # When set, the same tests run against this MongoDB instead of the in-memory one.
 TEST_MONGODB_URL_VARIABLE = "PICTOGRAPH_TEST_MONGODB_URL"
+S3_BUCKET = "pictograph-test-media"
 
 
 @pytest.fixture(scope="session")
 def redis_url() -> Iterator[str]:
     with redis_server() as url:
         yield url
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint() -> Iterator[str]:
+    with moto_s3_server(S3_BUCKET) as endpoint:
+        yield endpoint
 
 
 def make_settings(redis_url: str | None, **overrides: object) -> Settings:
@@ -36,10 +44,49 @@ def make_settings(redis_url: str | None, **overrides: object) -> Settings:
     return Settings.model_validate(values)
 
 
+def s3_overrides(s3_endpoint: str) -> dict[str, object]:
+    return {
+        "s3_endpoint_url": s3_endpoint,
+        "s3_bucket": S3_BUCKET,
+        "s3_access_key_id": S3_TEST_CREDENTIALS["aws_access_key_id"],
+        "s3_secret_access_key": S3_TEST_CREDENTIALS["aws_secret_access_key"],
+        "media_base_url": f"{s3_endpoint}/{S3_BUCKET}",  # moto serves the bucket path-style
+    }
+
+
+@asynccontextmanager
+async def serve(
+    settings_overrides: dict[str, object], redis_url: str, tmp: str
+) -> AsyncIterator[str]:
+    """The app on a free port, knowing its own URL (it signs upload forms with it)."""
+    port = free_port()
+    settings = make_settings(
+        redis_url,
+        port=port,
+        media_dir=os.path.join(tmp, "media"),
+        **settings_overrides,
+    )
+    async with app_server(create_app(settings), port) as url:
+        yield url
+
+
 @pytest.fixture(scope="session")
-async def server_url(redis_url: str) -> AsyncIterator[str]:
-    """The app served by uvicorn on a free port, against a real redis-server."""
-    async with app_server(create_app(make_settings(redis_url))) as url:
+async def server_url(
+    redis_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[str]:
+    """The app with embedded object storage, against a real redis-server."""
+    async with serve({}, redis_url, str(tmp_path_factory.mktemp("embedded"))) as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+async def s3_server_url(
+    redis_url: str, s3_endpoint: str, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[str]:
+    """The app against moto's S3 server and a real redis-server."""
+    async with serve(
+        s3_overrides(s3_endpoint), redis_url, str(tmp_path_factory.mktemp("s3"))
+    ) as url:
         yield url
 
 
@@ -47,3 +94,17 @@ async def server_url(redis_url: str) -> AsyncIterator[str]:
 async def graphql(server_url: str) -> AsyncIterator[GraphQLClient]:
     async with httpx.AsyncClient(base_url=server_url, timeout=30) as http:
         yield GraphQLClient(http)
+
+
+@pytest.fixture(scope="session")
+async def s3_graphql(s3_server_url: str) -> AsyncIterator[GraphQLClient]:
+    async with httpx.AsyncClient(base_url=s3_server_url, timeout=30) as http:
+        yield GraphQLClient(http)
+
+
+@pytest.fixture(params=["embedded", "s3"])
+def media_graphql(
+    request: pytest.FixtureRequest, graphql: GraphQLClient, s3_graphql: GraphQLClient
+) -> GraphQLClient:
+    """Each test that uses media runs twice: embedded storage, and S3 over HTTP."""
+    return graphql if request.param == "embedded" else s3_graphql

@@ -6,17 +6,22 @@ A server that cannot start fails the test that needs it, with the reason: never 
 from __future__ import annotations
 
 import asyncio
+import json
+import os
 import shutil
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 
+import boto3
 import pytest
 import redis
 import uvicorn
+from botocore.exceptions import EndpointConnectionError
 from starlette.types import ASGIApp
 
 STARTUP_TIMEOUT_SECONDS = 20
@@ -80,10 +85,63 @@ def _wait_for_redis(url: str, process: subprocess.Popen[bytes]) -> None:
     pytest.fail(f"redis-server did not answer on {url} within {STARTUP_TIMEOUT_SECONDS} s")
 
 
-@asynccontextmanager
-async def app_server(app: ASGIApp) -> AsyncIterator[str]:
-    """Serve `app` with uvicorn in this event loop; yields its base URL."""
+S3_TEST_CREDENTIALS = {"aws_access_key_id": "test", "aws_secret_access_key": "test"}
+
+
+@contextmanager
+def moto_s3_server(bucket: str) -> Iterator[str]:
+    """moto's S3 in server mode (real HTTP), with `bucket` created; yields the endpoint."""
+    binary = shutil.which("moto_server", path=os.path.dirname(sys.executable))
+    if binary is None:
+        pytest.fail("moto_server is not installed: run `make test`, which installs moto[server]")
     port = free_port()
+    process = subprocess.Popen(
+        [binary, "-H", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    endpoint = f"http://127.0.0.1:{port}"
+    try:
+        client = boto3.client(
+            "s3", endpoint_url=endpoint, region_name="us-east-1", **S3_TEST_CREDENTIALS
+        )
+        deadline = time.monotonic() + STARTUP_TIMEOUT_SECONDS
+        while True:
+            if process.poll() is not None:
+                output = process.stdout.read().decode() if process.stdout else ""
+                pytest.fail(f"moto_server exited with {process.returncode}: {output}")
+            try:
+                client.create_bucket(Bucket=bucket)
+                break
+            except EndpointConnectionError:
+                if time.monotonic() > deadline:
+                    pytest.fail(f"moto_server did not answer on {endpoint}")
+                time.sleep(0.1)
+        # Processed media are public, as they are behind a CDN; raw uploads are not.
+        client.put_bucket_policy(Bucket=bucket, Policy=json.dumps(public_media_policy(bucket)))
+        yield endpoint
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def public_media_policy(bucket: str) -> dict[str, object]:
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": "*",
+                "Action": "s3:GetObject",
+                "Resource": f"arn:aws:s3:::{bucket}/media/*",
+            }
+        ],
+    }
+
+
+@asynccontextmanager
+async def app_server(app: ASGIApp, port: int) -> AsyncIterator[str]:
+    """Serve `app` with uvicorn in this event loop on `port`; yields its base URL."""
     server = uvicorn.Server(
         uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
     )

@@ -8,6 +8,7 @@ from typing import TypeAlias, TypeVar
 import strawberry
 from strawberry import relay
 
+from resolvers.block import OkResult
 from resolvers.context import Context
 from resolvers.errors import ErrorCode, FieldError
 from resolvers.pagination import Page
@@ -30,6 +31,16 @@ class UserError:
     @classmethod
     def from_errors(cls, errors: list[FieldError]) -> list[UserError]:
         return [cls(code=error.code, field=error.field, message=error.message) for error in errors]
+
+
+@strawberry.type
+class OkPayload:
+    ok: bool
+    errors: list[UserError]
+
+    @classmethod
+    def from_result(cls, result: OkResult) -> OkPayload:
+        return cls(ok=result.ok, errors=UserError.from_errors(result.errors))
 
 
 def to_connection(page: Page[RecordT], wrap: Callable[[RecordT], NodeT]) -> relay.Connection[NodeT]:

@@ -6,9 +6,11 @@ import strawberry
 from strawberry import relay
 
 from resolvers import follow as follow_resolvers
+from resolvers import post as post_resolvers
 from resolvers.follow import FollowResult
 from resolvers.pagination import DEFAULT_PAGE_SIZE
 from schema.types.common import Info, UserError, to_connection
+from schema.types.post import Post
 from storage.follow import FollowState
 from storage.user import UserRecord
 
@@ -86,6 +88,13 @@ class User(relay.Node):
         page = await follow_resolvers.following(info.context, self.record, first, after)
         return to_connection(page, User.wrap)
 
+    @strawberry.field(description="Posts, newest first; empty when private to the viewer.")
+    async def posts(
+        self, info: Info, first: int | None = DEFAULT_PAGE_SIZE, after: str | None = None
+    ) -> relay.Connection[Post]:
+        page = await post_resolvers.posts_by_author(info.context, self.record, first, after)
+        return to_connection(page, Post.wrap)
+
     @classmethod
     def wrap(cls, record: UserRecord) -> User:
         return cls(record=record)
@@ -123,12 +132,6 @@ class FollowPayload:
             user=User.wrap_optional(result.user),
             errors=UserError.from_errors(result.errors),
         )
-
-
-@strawberry.type
-class OkPayload:
-    ok: bool
-    errors: list[UserError]
 
 
 @strawberry.type

@@ -1,0 +1,173 @@
+"""Comments and replies (one level, as Instagram: a reply to a reply joins its thread)."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+
+from resolvers.block import OkResult
+from resolvers.context import Context
+from resolvers.errors import ErrorCode, FieldError
+from resolvers.ids import parse_typed_id
+from resolvers.like import reload_post
+from resolvers.pagination import DEFAULT_PAGE_SIZE, Page, decode_cursor, keyset_page, page_size
+from resolvers.post import resolve_post_argument, visible_post
+from resolvers.viewer import require_viewer
+from resolvers.visibility import can_see_user
+from storage.comment import CommentRecord
+from storage.mongo import whole_milliseconds
+from storage.post import PREVIEW_COMMENTS, PostRecord
+
+MAX_COMMENT_LENGTH = 2_200  # as Instagram
+
+
+@dataclass(frozen=True, slots=True)
+class CommentResult:
+    comment: CommentRecord | None = None
+    errors: list[FieldError] = field(default_factory=list)
+
+
+async def add_comment(
+    context: Context, raw_post_id: str, text: str, raw_reply_to_id: str | None
+) -> CommentResult:
+    viewer = require_viewer(context)
+    text = text.strip()
+    if not 0 < len(text) <= MAX_COMMENT_LENGTH:
+        return CommentResult(
+            errors=[
+                FieldError(
+                    ErrorCode.INVALID, "text", f"Write 1 to {MAX_COMMENT_LENGTH:,} characters."
+                )
+            ]
+        )
+    post = await resolve_post_argument(context, raw_post_id, "postId")
+    if isinstance(post, FieldError):
+        return CommentResult(errors=[post])
+    reply_to_id = None
+    if raw_reply_to_id is not None:
+        parent = await _reply_target(context, post, raw_reply_to_id)
+        if isinstance(parent, FieldError):
+            return CommentResult(errors=[parent])
+        reply_to_id = parent.reply_to_id or parent.id
+    services = context.services
+    comment = CommentRecord(
+        id=services.ids.next_id(),
+        post_id=post.id,
+        author_id=viewer.id,
+        text=text,
+        reply_to_id=reply_to_id,
+        reply_count=0,
+        created_at=whole_milliseconds(services.clock()),
+    )
+    stores = services.stores
+    await stores.comments.insert(comment)
+    await stores.posts.increment_counts(post.id, comment=1)
+    if reply_to_id is None:
+        await stores.posts.add_preview_comment(post.id, comment.id)
+    else:
+        await stores.comments.increment_reply_count(reply_to_id, 1)
+    return CommentResult(comment=comment)
+
+
+async def _reply_target(
+    context: Context, post: PostRecord, raw_reply_to_id: str
+) -> CommentRecord | FieldError:
+    comment_id = parse_typed_id(raw_reply_to_id, "Comment")
+    if comment_id is None:
+        return FieldError(ErrorCode.INVALID, "replyToId", "Not a comment id.")
+    parent = await context.loaders.comment_by_id.load(comment_id)
+    if parent is None or parent.post_id != post.id or not await _author_visible(context, parent):
+        return FieldError(ErrorCode.NOT_FOUND, "replyToId", "No such comment on this post.")
+    return parent
+
+
+async def delete_comment(context: Context, raw_comment_id: str) -> OkResult:
+    """The comment's author or the post's author may delete it; its replies go with it."""
+    viewer = require_viewer(context)
+    comment_id = parse_typed_id(raw_comment_id, "Comment")
+    if comment_id is None:
+        return OkResult(errors=[FieldError(ErrorCode.INVALID, "commentId", "Not a comment id.")])
+    comment = await context.loaders.comment_by_id.load(comment_id)
+    post = None if comment is None else await visible_post(context, comment.post_id)
+    if comment is None or post is None:
+        return OkResult(errors=[FieldError(ErrorCode.NOT_FOUND, "commentId", "No such comment.")])
+    if viewer.id not in (comment.author_id, post.author_id):
+        return OkResult(
+            errors=[
+                FieldError(
+                    ErrorCode.FORBIDDEN,
+                    "commentId",
+                    "Only the comment's author or the post's author may delete it.",
+                )
+            ]
+        )
+    stores = context.services.stores
+    deleted = await stores.comments.delete(comment.id)
+    if deleted is None:  # deleted meanwhile by another call, which did the counting
+        return OkResult(ok=True)
+    if deleted.reply_to_id is not None:
+        await stores.comments.increment_reply_count(deleted.reply_to_id, -1)
+        await stores.posts.increment_counts(post.id, comment=-1)
+    else:
+        replies = await stores.comments.delete_replies(deleted.id)
+        await stores.posts.increment_counts(post.id, comment=-(1 + replies))
+        if deleted.id in post.preview_comment_ids:
+            oldest = await stores.comments.page(
+                post.id, None, after_id=None, limit=PREVIEW_COMMENTS
+            )
+            await stores.posts.set_preview_comments(post.id, [c.id for c in oldest])
+    await reload_post(context, post.id)
+    return OkResult(ok=True)
+
+
+async def comments(
+    context: Context, post: PostRecord, first: int | None, after: str | None
+) -> Page[CommentRecord]:
+    """Top-level comments, oldest first. A first page that fits the post's preview is read
+    from it, so a feed of posts costs no comment query per post."""
+    size = page_size(first, DEFAULT_PAGE_SIZE)
+    after_id = decode_cursor(after)
+    if after_id is None and size < PREVIEW_COMMENTS:
+        loaded = await context.loaders.comment_by_id.load_many(list(post.preview_comment_ids))
+        rows = [comment for comment in loaded if comment is not None]
+    else:
+        rows = await context.services.stores.comments.page(
+            post.id, None, after_id=after_id, limit=size + 1
+        )
+    return await _visible_page(context, rows, size)
+
+
+async def replies(
+    context: Context, comment: CommentRecord, first: int | None, after: str | None
+) -> Page[CommentRecord]:
+    size = page_size(first, DEFAULT_PAGE_SIZE)
+    rows = await context.services.stores.comments.page(
+        comment.post_id, comment.id, after_id=decode_cursor(after), limit=size + 1
+    )
+    return await _visible_page(context, rows, size)
+
+
+async def visible_comment(context: Context, comment_id: int) -> CommentRecord | None:
+    comment = await context.loaders.comment_by_id.load(comment_id)
+    if comment is None or await visible_post(context, comment.post_id) is None:
+        return None
+    return comment if await _author_visible(context, comment) else None
+
+
+async def _visible_page(
+    context: Context, rows: list[CommentRecord], size: int
+) -> Page[CommentRecord]:
+    """Comments by accounts blocked either way are left out."""
+    for row in rows:
+        context.loaders.comment_by_id.prime(row.id, row)
+    page = keyset_page(rows, size, key=lambda comment: comment.id)
+    shown = await asyncio.gather(*(_author_visible(context, comment) for _, comment in page.edges))
+    return Page(
+        edges=[edge for edge, ok in zip(page.edges, shown, strict=True) if ok],
+        has_next_page=page.has_next_page,
+    )
+
+
+async def _author_visible(context: Context, comment: CommentRecord) -> bool:
+    author = await context.loaders.user_by_id.load(comment.author_id)
+    return author is not None and await can_see_user(context, author)

@@ -1,0 +1,40 @@
+"""Likes: idempotent both ways, with the post's counter moved only by real changes."""
+
+from __future__ import annotations
+
+from resolvers.context import Context
+from resolvers.errors import FieldError
+from resolvers.post import PostResult, resolve_post_argument
+from resolvers.viewer import require_viewer
+from storage.post import PostRecord
+
+
+async def like_post(context: Context, raw_post_id: str) -> PostResult:
+    """Liking twice leaves one like."""
+    viewer = require_viewer(context)
+    post = await resolve_post_argument(context, raw_post_id, "postId")
+    if isinstance(post, FieldError):
+        return PostResult(errors=[post])
+    stores = context.services.stores
+    if await stores.likes.insert(context.services.ids.next_id(), viewer.id, post.id):
+        await stores.posts.increment_counts(post.id, like=1)
+    return PostResult(post=await reload_post(context, post.id))
+
+
+async def unlike_post(context: Context, raw_post_id: str) -> PostResult:
+    """Unliking what is not liked is not an error."""
+    viewer = require_viewer(context)
+    post = await resolve_post_argument(context, raw_post_id, "postId")
+    if isinstance(post, FieldError):
+        return PostResult(errors=[post])
+    stores = context.services.stores
+    if await stores.likes.delete(viewer.id, post.id):
+        await stores.posts.increment_counts(post.id, like=-1)
+    return PostResult(post=await reload_post(context, post.id))
+
+
+async def reload_post(context: Context, post_id: int) -> PostRecord | None:
+    """The post as stored now, after this request changed it (None if deleted meanwhile)."""
+    context.loaders.post_by_id.clear(post_id)
+    context.loaders.liked_by_post_id.clear(post_id)
+    return await context.loaders.post_by_id.load(post_id)

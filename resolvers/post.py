@@ -1,0 +1,218 @@
+"""Posts: creating them from uploads, deleting them, and reading them where the viewer may."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from dataclasses import dataclass, field
+
+from resolvers.block import OkResult
+from resolvers.context import Context
+from resolvers.errors import ErrorCode, FieldError
+from resolvers.ids import parse_typed_id
+from resolvers.images import render_post_image
+from resolvers.media import checked_uploads, store_image
+from resolvers.pagination import DEFAULT_PAGE_SIZE, Page, decode_cursor, keyset_page, page_size
+from resolvers.viewer import require_viewer
+from resolvers.visibility import can_see_content, visible_users
+from storage.mongo import whole_milliseconds
+from storage.post import ClientMutationIdReused, PostRecord
+from storage.user import UserRecord
+
+MAX_MEDIA_PER_POST = 10  # Instagram's carousel limit
+MAX_CAPTION_LENGTH = 2_200  # as Instagram
+MAX_CLIENT_MUTATION_ID_LENGTH = 64
+MAX_HASHTAGS = 30  # as Instagram: more is spam
+MAX_MENTIONS = 20  # as Instagram
+HASHTAG_PATTERN = re.compile(r"#(\w{1,100})")
+MENTION_PATTERN = re.compile(r"(?<![\w@])@([A-Za-z0-9._]{1,30})")
+
+
+@dataclass(frozen=True, slots=True)
+class PostResult:
+    post: PostRecord | None = None
+    errors: list[FieldError] = field(default_factory=list)
+
+
+def parse_hashtags(caption: str) -> tuple[str, ...]:
+    tags = dict.fromkeys(tag.lower() for tag in HASHTAG_PATTERN.findall(caption))
+    return tuple(tags)[:MAX_HASHTAGS]
+
+
+def parse_mentions(caption: str) -> tuple[str, ...]:
+    names = dict.fromkeys(name.rstrip(".").lower() for name in MENTION_PATTERN.findall(caption))
+    return tuple(names)[:MAX_MENTIONS]
+
+
+async def visible_post(context: Context, post_id: int) -> PostRecord | None:
+    """The post, if it exists and the viewer may see its author's content."""
+    post = await context.loaders.post_by_id.load(post_id)
+    if post is None:
+        return None
+    author = await context.loaders.user_by_id.load(post.author_id)
+    if author is None or not await can_see_content(context, author):
+        return None
+    return post
+
+
+async def resolve_post_argument(
+    context: Context, raw_id: str, field_name: str
+) -> PostRecord | FieldError:
+    post_id = parse_typed_id(raw_id, "Post")
+    if post_id is None:
+        return FieldError(ErrorCode.INVALID, field_name, "Not a post id.")
+    post = await visible_post(context, post_id)
+    if post is None:
+        return FieldError(ErrorCode.NOT_FOUND, field_name, "No such post.")
+    return post
+
+
+def _input_errors(
+    upload_ids: list[str], caption: str, client_mutation_id: str | None
+) -> list[FieldError]:
+    errors: list[FieldError] = []
+    if not 1 <= len(upload_ids) <= MAX_MEDIA_PER_POST:
+        errors.append(
+            FieldError(
+                ErrorCode.INVALID, "uploadIds", f"A post has 1 to {MAX_MEDIA_PER_POST} photos."
+            )
+        )
+    if len(caption) > MAX_CAPTION_LENGTH:
+        errors.append(
+            FieldError(
+                ErrorCode.INVALID, "caption", f"Use at most {MAX_CAPTION_LENGTH:,} characters."
+            )
+        )
+    if (
+        client_mutation_id is not None
+        and not 0 < len(client_mutation_id) <= MAX_CLIENT_MUTATION_ID_LENGTH
+    ):
+        errors.append(
+            FieldError(
+                ErrorCode.INVALID,
+                "clientMutationId",
+                f"Use 1 to {MAX_CLIENT_MUTATION_ID_LENGTH} characters.",
+            )
+        )
+    return errors
+
+
+async def create_post(
+    context: Context, upload_ids: list[str], caption: str | None, client_mutation_id: str | None
+) -> PostResult:
+    viewer = require_viewer(context)
+    caption = (caption or "").strip()
+    if errors := _input_errors(upload_ids, caption, client_mutation_id):
+        return PostResult(errors=errors)
+    stores = context.services.stores
+    if client_mutation_id is not None:
+        earlier = await stores.posts.find_by_client_mutation_id(viewer.id, client_mutation_id)
+        if earlier is not None:
+            return PostResult(post=earlier)
+    uploads = await checked_uploads(context, upload_ids, "uploadIds")
+    if isinstance(uploads, FieldError):
+        return PostResult(errors=[uploads])
+    media = []
+    for _, data in uploads:
+        stored = await store_image(context, data, render_post_image, "uploadIds")
+        if isinstance(stored, FieldError):
+            return PostResult(errors=[stored])
+        media.append(stored)
+    post = PostRecord(
+        id=context.services.ids.next_id(),
+        author_id=viewer.id,
+        caption=caption,
+        hashtags=parse_hashtags(caption),
+        mention_ids=tuple(await _mentioned_user_ids(context, parse_mentions(caption))),
+        media=tuple(media),
+        like_count=0,
+        comment_count=0,
+        preview_comment_ids=(),
+        created_at=whole_milliseconds(context.services.clock()),
+    )
+    claim_key = f"post:{post.id}"
+    upload_record_ids = [record.id for record, _ in uploads]
+    if not await stores.uploads.claim(upload_record_ids, viewer.id, claim_key):
+        return PostResult(
+            errors=[FieldError(ErrorCode.INVALID, "uploadIds", "An upload was used meanwhile.")]
+        )
+    try:
+        await stores.posts.insert(post, client_mutation_id=client_mutation_id)
+    except ClientMutationIdReused:
+        # A retry of this very call won the race: hand back what it created.
+        await stores.uploads.release(upload_record_ids, claim_key)
+        assert client_mutation_id is not None
+        earlier = await stores.posts.find_by_client_mutation_id(viewer.id, client_mutation_id)
+        return PostResult(post=earlier)
+    except BaseException:
+        await stores.uploads.release(upload_record_ids, claim_key)
+        raise
+    await stores.users.increment_counts(viewer.id, post=1)
+    await stores.hashtags.increment(post.hashtags, +1)
+    return PostResult(post=post)
+
+
+async def delete_post(context: Context, raw_post_id: str) -> OkResult:
+    viewer = require_viewer(context)
+    post = await resolve_post_argument(context, raw_post_id, "postId")
+    if isinstance(post, FieldError):
+        return OkResult(errors=[post])
+    if post.author_id != viewer.id:
+        return OkResult(
+            errors=[FieldError(ErrorCode.FORBIDDEN, "postId", "Only its author may delete a post.")]
+        )
+    stores = context.services.stores
+    deleted = await stores.posts.delete(post.id)
+    if deleted is not None:  # only the call whose delete happened adjusts the counters
+        await stores.users.increment_counts(viewer.id, post=-1)
+        await stores.hashtags.increment(deleted.hashtags, -1)
+        await asyncio.gather(
+            stores.likes.delete_for_post(post.id), stores.comments.delete_for_post(post.id)
+        )
+    return OkResult(ok=True)
+
+
+async def posts_by_author(
+    context: Context, author: UserRecord, first: int | None, after: str | None
+) -> Page[PostRecord]:
+    size = page_size(first, DEFAULT_PAGE_SIZE)
+    before_id = decode_cursor(after)
+    if not await can_see_content(context, author):
+        return Page(edges=[], has_next_page=False)
+    posts = await context.services.stores.posts.page_by_author(
+        author.id, before_id=before_id, limit=size + 1
+    )
+    for post in posts:
+        context.loaders.post_by_id.prime(post.id, post)
+    return keyset_page(posts, size, key=lambda post: post.id)
+
+
+async def posts_by_hashtag(
+    context: Context, name: str, first: int | None, after: str | None
+) -> Page[PostRecord]:
+    """Newest first; posts the viewer may not see are left out of the page."""
+    size = page_size(first, DEFAULT_PAGE_SIZE)
+    posts = await context.services.stores.posts.page_by_hashtag(
+        name.lower().lstrip("#"), before_id=decode_cursor(after), limit=size + 1
+    )
+    page = keyset_page(posts, size, key=lambda post: post.id)
+    visible = await asyncio.gather(*(visible_post(context, post.id) for _, post in page.edges))
+    return Page(
+        edges=[edge for edge, shown in zip(page.edges, visible, strict=True) if shown is not None],
+        has_next_page=page.has_next_page,
+    )
+
+
+async def hashtag_post_count(context: Context, name: str) -> int | None:
+    return await context.services.stores.hashtags.post_count(name.lower().lstrip("#"))
+
+
+async def post_mentions(context: Context, post: PostRecord) -> list[UserRecord]:
+    users = await context.loaders.user_by_id.load_many(list(post.mention_ids))
+    return await visible_users(context, users)
+
+
+async def _mentioned_user_ids(context: Context, usernames: tuple[str, ...]) -> list[int]:
+    ids = await context.services.stores.users.find_ids_by_usernames(usernames)
+    users = await context.loaders.user_by_id.load_many(ids)
+    return [user.id for user in await visible_users(context, users)]

@@ -1,0 +1,64 @@
+"""The `likes` collection: one document per (post, user), unique, so liking twice is one like."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from pymongo import ASCENDING, DESCENDING, IndexModel
+from pymongo.errors import DuplicateKeyError
+
+from storage.cache import Cache, Pair
+from storage.mongo import Collection
+
+LIKED = "1"
+NOT_LIKED = "0"
+
+
+class LikeStore:
+    def __init__(self, collection: Collection, cache: Cache[Pair, str]) -> None:
+        self._likes = collection
+        self._cache = cache  # (user id, post id) -> LIKED or NOT_LIKED
+
+    async def create_indexes(self) -> None:
+        await self._likes.create_indexes(
+            [
+                IndexModel([("post_id", ASCENDING), ("user_id", ASCENDING)], unique=True),
+                IndexModel([("user_id", ASCENDING), ("_id", DESCENDING)]),
+            ]
+        )
+
+    async def insert(self, like_id: int, user_id: int, post_id: int) -> bool:
+        """Like the post; False when the user already did."""
+        try:
+            await self._likes.insert_one({"_id": like_id, "user_id": user_id, "post_id": post_id})
+        except DuplicateKeyError:
+            return False
+        finally:
+            await self._cache.delete((user_id, post_id))
+        return True
+
+    async def delete(self, user_id: int, post_id: int) -> bool:
+        """Unlike; False when there was no like."""
+        result = await self._likes.delete_one({"user_id": user_id, "post_id": post_id})
+        await self._cache.delete((user_id, post_id))
+        return bool(result.deleted_count)
+
+    async def delete_for_post(self, post_id: int) -> None:
+        await self._likes.delete_many({"post_id": post_id})
+
+    async def liked(self, user_id: int, post_ids: Iterable[int]) -> set[int]:
+        """Those of `post_ids` that `user_id` likes."""
+        pairs = [(user_id, post_id) for post_id in dict.fromkeys(post_ids)]
+        values = await self._cache.get_many(pairs)
+        missing = [post_id for (_, post_id) in pairs if (user_id, post_id) not in values]
+        if missing:
+            cursor = self._likes.find(
+                {"user_id": user_id, "post_id": {"$in": missing}}, {"post_id": 1}
+            )
+            liked = {document["post_id"] async for document in cursor}
+            loaded = {
+                (user_id, post_id): LIKED if post_id in liked else NOT_LIKED for post_id in missing
+            }
+            await self._cache.put_many(loaded)
+            values.update(loaded)
+        return {post_id for (_, post_id), value in values.items() if value == LIKED}

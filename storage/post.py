@@ -1,0 +1,200 @@
+"""The `posts` collection, with denormalised like and comment counters updated by `$inc`."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+from pymongo import ASCENDING, DESCENDING, IndexModel
+from pymongo.errors import DuplicateKeyError
+
+from storage.cache import Cache
+from storage.mongo import Collection, Document
+
+# Top-level comments kept on the post for previews (the feed shows two), so a page of posts
+# needs no query per post for them; one more than shown tells whether there are more.
+PREVIEW_COMMENTS = 4
+
+
+@dataclass(frozen=True, slots=True)
+class RenditionRecord:
+    width: int
+    height: int
+    key: str
+
+
+@dataclass(frozen=True, slots=True)
+class MediaRecord:
+    id: int
+    type: str  # "IMAGE" (videos come with reels)
+    width: int
+    height: int
+    renditions: tuple[RenditionRecord, ...]  # widest first
+
+
+@dataclass(frozen=True, slots=True)
+class PostRecord:
+    id: int
+    author_id: int
+    caption: str
+    hashtags: tuple[str, ...]
+    mention_ids: tuple[int, ...]
+    media: tuple[MediaRecord, ...]
+    like_count: int
+    comment_count: int
+    preview_comment_ids: tuple[int, ...]
+    created_at: datetime
+
+
+class ClientMutationIdReused(Exception):
+    """The author already made a post with this clientMutationId."""
+
+
+def media_document(media: MediaRecord) -> Document:
+    return {
+        "id": media.id,
+        "type": media.type,
+        "width": media.width,
+        "height": media.height,
+        "renditions": [
+            {"width": r.width, "height": r.height, "key": r.key} for r in media.renditions
+        ],
+    }
+
+
+def media_record(document: Document) -> MediaRecord:
+    return MediaRecord(
+        id=document["id"],
+        type=document["type"],
+        width=document["width"],
+        height=document["height"],
+        renditions=tuple(
+            RenditionRecord(r["width"], r["height"], r["key"]) for r in document["renditions"]
+        ),
+    )
+
+
+def _record(document: Document) -> PostRecord:
+    return PostRecord(
+        id=document["_id"],
+        author_id=document["author_id"],
+        caption=document["caption"],
+        hashtags=tuple(document["hashtags"]),
+        mention_ids=tuple(document["mention_ids"]),
+        media=tuple(media_record(media) for media in document["media"]),
+        like_count=document["like_count"],
+        comment_count=document["comment_count"],
+        preview_comment_ids=tuple(sorted(document.get("preview_comment_ids", []))),
+        created_at=document["created_at"],
+    )
+
+
+class PostStore:
+    def __init__(self, collection: Collection, cache: Cache[int, PostRecord]) -> None:
+        self._posts = collection
+        self._cache = cache
+
+    async def create_indexes(self) -> None:
+        await self._posts.create_indexes(
+            [
+                IndexModel([("author_id", ASCENDING), ("_id", DESCENDING)]),
+                IndexModel([("hashtags", ASCENDING), ("_id", DESCENDING)]),
+                # "<author id>:<clientMutationId>", only on posts made with one.
+                IndexModel([("client_key", ASCENDING)], unique=True, sparse=True),
+            ]
+        )
+
+    async def insert(self, post: PostRecord, *, client_mutation_id: str | None) -> None:
+        document: Document = {
+            "_id": post.id,
+            "author_id": post.author_id,
+            "caption": post.caption,
+            "hashtags": list(post.hashtags),
+            "mention_ids": list(post.mention_ids),
+            "media": [media_document(media) for media in post.media],
+            "like_count": 0,
+            "comment_count": 0,
+            "preview_comment_ids": [],
+            "created_at": post.created_at,
+        }
+        if client_mutation_id is not None:
+            document["client_key"] = f"{post.author_id}:{client_mutation_id}"
+        try:
+            await self._posts.insert_one(document)
+        except DuplicateKeyError as error:
+            raise ClientMutationIdReused(client_mutation_id) from error
+
+    async def find_by_client_mutation_id(
+        self, author_id: int, client_mutation_id: str
+    ) -> PostRecord | None:
+        document = await self._posts.find_one({"client_key": f"{author_id}:{client_mutation_id}"})
+        return None if document is None else _record(document)
+
+    async def find_by_ids(self, post_ids: Iterable[int]) -> dict[int, PostRecord]:
+        wanted = list(dict.fromkeys(post_ids))
+        found = await self._cache.get_many(wanted)
+        missing = [post_id for post_id in wanted if post_id not in found]
+        if missing:
+            loaded = {
+                document["_id"]: _record(document)
+                async for document in self._posts.find({"_id": {"$in": missing}})
+            }
+            await self._cache.put_many(loaded)
+            found.update(loaded)
+        return found
+
+    async def delete(self, post_id: int) -> PostRecord | None:
+        """Remove the post; returns it to the one caller whose delete happened."""
+        document = await self._posts.find_one_and_delete({"_id": post_id})
+        await self._cache.delete(post_id)
+        return None if document is None else _record(document)
+
+    async def page_by_author(
+        self, author_id: int, *, before_id: int | None, limit: int
+    ) -> list[PostRecord]:
+        return await self._page({"author_id": author_id}, before_id, limit)
+
+    async def page_by_hashtag(
+        self, hashtag: str, *, before_id: int | None, limit: int
+    ) -> list[PostRecord]:
+        return await self._page({"hashtags": hashtag}, before_id, limit)
+
+    async def _page(self, query: Document, before_id: int | None, limit: int) -> list[PostRecord]:
+        """Newest first, older than `before_id`; the records also fill the cache."""
+        if before_id is not None:
+            query = {**query, "_id": {"$lt": before_id}}
+        cursor = self._posts.find(query).sort("_id", DESCENDING).limit(limit)
+        posts = [_record(document) async for document in cursor]
+        await self._cache.put_many({post.id: post for post in posts})
+        return posts
+
+    async def increment_counts(self, post_id: int, **counts: int) -> None:
+        """Atomically add to `<name>_count` fields (like=1, comment=-2)."""
+        await self._posts.update_one(
+            {"_id": post_id}, {"$inc": {f"{name}_count": delta for name, delta in counts.items()}}
+        )
+        await self._cache.delete(post_id)
+
+    async def add_preview_comment(self, post_id: int, comment_id: int) -> None:
+        """Keep the oldest PREVIEW_COMMENTS top-level comment ids, whatever the order of
+        concurrent calls ($push with $sort and $slice is one atomic update)."""
+        await self._posts.update_one(
+            {"_id": post_id},
+            {
+                "$push": {
+                    "preview_comment_ids": {
+                        "$each": [comment_id],
+                        "$sort": 1,
+                        "$slice": PREVIEW_COMMENTS,
+                    }
+                }
+            },
+        )
+        await self._cache.delete(post_id)
+
+    async def set_preview_comments(self, post_id: int, comment_ids: list[int]) -> None:
+        await self._posts.update_one(
+            {"_id": post_id}, {"$set": {"preview_comment_ids": comment_ids}}
+        )
+        await self._cache.delete(post_id)
