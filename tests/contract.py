@@ -24,9 +24,6 @@ CONTRACT_PATH = Path(__file__).resolve().parents[2] / "shared" / "contract" / "o
 
 PENDING_OPERATIONS = frozenset(
     {
-        # posts, media, likes and comments (issue 3); Profile needs `User.posts`
-        "Profile", "CreateUpload", "CreatePost", "DeletePost", "Post", "LikePost", "UnlikePost",
-        "AddComment", "DeleteComment", "Comments", "Hashtag",
         # feeds (issue 4)
         "Feed", "Explore",
         # stories, reels, messages, notifications, realtime (later issues)

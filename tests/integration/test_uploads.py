@@ -43,7 +43,7 @@ async def post_errors(
 
 async def nothing_was_posted(graphql: GraphQLClient, token: str) -> bool:
     viewer = (await graphql.data(VIEWER_POSTS, token=token))["viewer"]
-    return viewer["postCount"] == 0 and viewer["posts"]["edges"] == []
+    return bool(viewer["postCount"] == 0 and viewer["posts"]["edges"] == [])
 
 
 @pytest.mark.parametrize(

@@ -18,7 +18,7 @@ def test_unset_backends_select_the_embedded_defaults() -> None:
     settings = Settings.model_validate({})
 
     assert settings.mongodb_url is None and settings.redis_url is None
-    assert settings.resolved_media_base_url == "http://127.0.0.1:8000/media"
+    assert settings.resolved_media_base_url == "http://127.0.0.1:8000"
 
 
 def test_settings_are_read_from_prefixed_environment_variables(
