@@ -13,7 +13,7 @@ from app.media_routes import UPLOAD_PATH
 from app.settings import Settings
 from resolvers.context import Services
 from storage.ids import IdGenerator
-from storage.mongo import open_database, ping
+from storage.mongo import Database, open_database, ping
 from storage.objects import LocalObjectStorage, ObjectStorage, open_s3_storage
 from storage.rate_limit import RateLimiter
 from storage.redis import open_redis
@@ -42,6 +42,7 @@ class Runtime:
     probes: dict[str, Callable[[], Awaitable[object]]]
     # The embedded object storage, which the app serves over HTTP; None with S3.
     local_storage: LocalObjectStorage | None
+    database: Database
 
 
 @asynccontextmanager
@@ -92,4 +93,5 @@ async def open_runtime(settings: Settings) -> AsyncIterator[Runtime]:
                 "object_storage": objects.ping,
             },
             local_storage=local_storage,
+            database=database,
         )

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
+from loaders.base import StoreLoader
 from loaders.post import CommentByIdLoader, LikedByPostIdLoader, PostByIdLoader
 from loaders.user import (
     BlockedByUserIdLoader,
@@ -27,13 +29,16 @@ class Loaders:
     liked_by_post_id: LikedByPostIdLoader
 
     @classmethod
-    def create(cls, stores: Stores, viewer_id: int | None) -> Loaders:
+    def create(cls, stores: Stores, viewer_id: int | None, *, batching: bool = True) -> Loaders:
+        def make(loader: type[StoreLoader[Any, Any]]) -> Any:
+            return loader(stores, viewer_id, batching=batching)
+
         return cls(
-            user_by_id=UserByIdLoader(stores),
-            follow_state_by_user_id=FollowStateByUserIdLoader(stores, viewer_id),
-            follows_viewer_by_user_id=FollowsViewerByUserIdLoader(stores, viewer_id),
-            blocked_by_user_id=BlockedByUserIdLoader(stores, viewer_id),
-            post_by_id=PostByIdLoader(stores),
-            comment_by_id=CommentByIdLoader(stores),
-            liked_by_post_id=LikedByPostIdLoader(stores, viewer_id),
+            user_by_id=make(UserByIdLoader),
+            follow_state_by_user_id=make(FollowStateByUserIdLoader),
+            follows_viewer_by_user_id=make(FollowsViewerByUserIdLoader),
+            blocked_by_user_id=make(BlockedByUserIdLoader),
+            post_by_id=make(PostByIdLoader),
+            comment_by_id=make(CommentByIdLoader),
+            liked_by_post_id=make(LikedByPostIdLoader),
         )

@@ -16,7 +16,7 @@ from resolvers.viewer import require_viewer
 from resolvers.visibility import can_see_user
 from storage.comment import CommentRecord
 from storage.mongo import whole_milliseconds
-from storage.post import PREVIEW_COMMENTS, PostRecord
+from storage.post import PREVIEW_COMMENTS, CommentRef, PostRecord
 
 MAX_COMMENT_LENGTH = 2_200  # as Instagram
 
@@ -63,7 +63,7 @@ async def add_comment(
     await stores.comments.insert(comment)
     await stores.posts.increment_counts(post.id, comment=1)
     if reply_to_id is None:
-        await stores.posts.add_preview_comment(post.id, comment.id)
+        await stores.posts.add_preview_comment(post.id, CommentRef(comment.id, viewer.id))
     else:
         await stores.comments.increment_reply_count(reply_to_id, 1)
     return CommentResult(comment=comment)
@@ -111,11 +111,13 @@ async def delete_comment(context: Context, raw_comment_id: str) -> OkResult:
     else:
         replies = await stores.comments.delete_replies(deleted.id)
         await stores.posts.increment_counts(post.id, comment=-(1 + replies))
-        if deleted.id in post.preview_comment_ids:
+        if deleted.id in {ref.id for ref in post.preview_comments}:
             oldest = await stores.comments.page(
                 post.id, None, after_id=None, limit=PREVIEW_COMMENTS
             )
-            await stores.posts.set_preview_comments(post.id, [c.id for c in oldest])
+            await stores.posts.set_preview_comments(
+                post.id, [CommentRef(c.id, c.author_id) for c in oldest]
+            )
     await reload_post(context, post.id)
     return OkResult(ok=True)
 
@@ -128,7 +130,9 @@ async def comments(
     size = page_size(first, DEFAULT_PAGE_SIZE)
     after_id = decode_cursor(after)
     if after_id is None and size < PREVIEW_COMMENTS:
-        loaded = await context.loaders.comment_by_id.load_many(list(post.preview_comment_ids))
+        loaded = await context.loaders.comment_by_id.load_many(
+            [ref.id for ref in post.preview_comments]
+        )
         rows = [comment for comment in loaded if comment is not None]
     else:
         rows = await context.services.stores.comments.page(

@@ -55,6 +55,27 @@ async def visible_post(context: Context, post_id: int) -> PostRecord | None:
     return post
 
 
+async def prefetch_cards(context: Context, posts: list[PostRecord]) -> None:
+    """Start, in one batch per loader, every read a page of post cards makes: the authors
+    and the authors of the preview comments (with the viewer's blocks), the preview
+    comments and the viewer's likes. The fields then find them memoised."""
+    post_ids = [post.id for post in posts]
+    user_ids = list(
+        {post.author_id for post in posts}
+        | {ref.author_id for post in posts for ref in post.preview_comments}
+    )
+    comment_ids = [ref.id for post in posts for ref in post.preview_comments]
+    loaders = context.loaders
+    for post in posts:
+        loaders.post_by_id.prime(post.id, post)
+    await asyncio.gather(
+        loaders.user_by_id.load_many(user_ids),
+        loaders.blocked_by_user_id.load_many(user_ids),
+        loaders.liked_by_post_id.load_many(post_ids),
+        loaders.comment_by_id.load_many(comment_ids),
+    )
+
+
 async def resolve_post_argument(
     context: Context, raw_id: str, field_name: str
 ) -> PostRecord | FieldError:
@@ -127,7 +148,7 @@ async def create_post(
         media=tuple(media),
         like_count=0,
         comment_count=0,
-        preview_comment_ids=(),
+        preview_comments=(),
         created_at=whole_milliseconds(context.services.clock()),
     )
     claim_key = f"post:{post.id}"
@@ -182,9 +203,9 @@ async def posts_by_author(
     posts = await context.services.stores.posts.page_by_author(
         author.id, before_id=before_id, limit=size + 1
     )
-    for post in posts:
-        context.loaders.post_by_id.prime(post.id, post)
-    return keyset_page(posts, size, key=lambda post: post.id)
+    page = keyset_page(posts, size, key=lambda post: post.id)
+    await prefetch_cards(context, [post for _, post in page.edges])
+    return page
 
 
 async def posts_by_hashtag(
@@ -196,6 +217,7 @@ async def posts_by_hashtag(
         name.lower().lstrip("#"), before_id=decode_cursor(after), limit=size + 1
     )
     page = keyset_page(posts, size, key=lambda post: post.id)
+    await prefetch_cards(context, [post for _, post in page.edges])
     visible = await asyncio.gather(*(visible_post(context, post.id) for _, post in page.edges))
     return Page(
         edges=[edge for edge, shown in zip(page.edges, visible, strict=True) if shown is not None],

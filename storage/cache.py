@@ -37,7 +37,9 @@ class Cache(Generic[KeyT, ValueT]):
         key_text: Callable[[KeyT], str],
         encode: Callable[[ValueT], bytes | str],
         decode: Callable[[bytes | str], ValueT],
+        enabled: bool = True,
     ) -> None:
+        self._enabled = enabled  # off: every read goes to MongoDB (the benchmark's baseline)
         self._redis = redis
         self._prefix = f"cache:v{CACHE_KEY_VERSION}:{namespace}:"
         self._key_text = key_text
@@ -49,7 +51,7 @@ class Cache(Generic[KeyT, ValueT]):
 
     async def get_many(self, keys: Iterable[KeyT]) -> dict[KeyT, ValueT]:
         wanted = list(keys)
-        if not wanted:
+        if not wanted or not self._enabled:
             return {}
         try:
             values = await self._redis.mget([self.key(key) for key in wanted])
@@ -63,7 +65,7 @@ class Cache(Generic[KeyT, ValueT]):
         }
 
     async def put_many(self, values: Mapping[KeyT, ValueT]) -> None:
-        if not values:
+        if not values or not self._enabled:
             return
         try:
             async with self._redis.pipeline(transaction=False) as pipe:
@@ -74,7 +76,7 @@ class Cache(Generic[KeyT, ValueT]):
             logger.warning("cache fill failed: %s", error)
 
     async def delete(self, *keys: KeyT) -> None:
-        if not keys:
+        if not keys or not self._enabled:
             return
         try:
             await self._redis.delete(*(self.key(key) for key in keys))
@@ -82,7 +84,9 @@ class Cache(Generic[KeyT, ValueT]):
             logger.warning("cache invalidation failed: %s", error)
 
 
-def record_cache(redis: Redis, namespace: str, record_type: type[RecordT]) -> Cache[int, RecordT]:
+def record_cache(
+    redis: Redis, namespace: str, record_type: type[RecordT], *, enabled: bool = True
+) -> Cache[int, RecordT]:
     """Records (frozen dataclasses) by id."""
     return Cache(
         redis,
@@ -90,10 +94,11 @@ def record_cache(redis: Redis, namespace: str, record_type: type[RecordT]) -> Ca
         key_text=str,
         encode=encode_record,
         decode=lambda data: decode_record(record_type, data),
+        enabled=enabled,
     )
 
 
-def relation_cache(redis: Redis, namespace: str) -> Cache[Pair, str]:
+def relation_cache(redis: Redis, namespace: str, *, enabled: bool = True) -> Cache[Pair, str]:
     """A short value per ordered pair of ids (a follow state, a like, a block). Absent
     relations are cached too, as a value of their own: most pairs have none."""
     return Cache(
@@ -102,4 +107,5 @@ def relation_cache(redis: Redis, namespace: str) -> Cache[Pair, str]:
         key_text=lambda pair: f"{pair[0]}:{pair[1]}",
         encode=lambda value: value,
         decode=lambda data: data.decode() if isinstance(data, bytes) else data,
+        enabled=enabled,
     )

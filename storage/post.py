@@ -34,6 +34,14 @@ class MediaRecord:
 
 
 @dataclass(frozen=True, slots=True)
+class CommentRef:
+    """A preview comment, with its author so a page can load every author in one batch."""
+
+    id: int
+    author_id: int
+
+
+@dataclass(frozen=True, slots=True)
 class PostRecord:
     id: int
     author_id: int
@@ -43,7 +51,7 @@ class PostRecord:
     media: tuple[MediaRecord, ...]
     like_count: int
     comment_count: int
-    preview_comment_ids: tuple[int, ...]
+    preview_comments: tuple[CommentRef, ...]  # the oldest top-level comments, oldest first
     created_at: datetime
 
 
@@ -85,7 +93,10 @@ def _record(document: Document) -> PostRecord:
         media=tuple(media_record(media) for media in document["media"]),
         like_count=document["like_count"],
         comment_count=document["comment_count"],
-        preview_comment_ids=tuple(sorted(document.get("preview_comment_ids", []))),
+        preview_comments=tuple(
+            CommentRef(ref["id"], ref["author_id"])
+            for ref in sorted(document["preview_comments"], key=lambda ref: ref["id"])
+        ),
         created_at=document["created_at"],
     )
 
@@ -115,7 +126,7 @@ class PostStore:
             "media": [media_document(media) for media in post.media],
             "like_count": 0,
             "comment_count": 0,
-            "preview_comment_ids": [],
+            "preview_comments": [],
             "created_at": post.created_at,
         }
         if client_mutation_id is not None:
@@ -176,16 +187,17 @@ class PostStore:
         )
         await self._cache.delete(post_id)
 
-    async def add_preview_comment(self, post_id: int, comment_id: int) -> None:
-        """Keep the oldest PREVIEW_COMMENTS top-level comment ids, whatever the order of
+    async def add_preview_comment(self, post_id: int, comment: CommentRef) -> None:
+        """Keep the oldest PREVIEW_COMMENTS top-level comments, whatever the order of
         concurrent calls ($push with $sort and $slice is one atomic update)."""
+        entry = {"id": comment.id, "author_id": comment.author_id}
         await self._posts.update_one(
             {"_id": post_id},
             {
                 "$push": {
-                    "preview_comment_ids": {
-                        "$each": [comment_id],
-                        "$sort": 1,
+                    "preview_comments": {
+                        "$each": [entry],
+                        "$sort": {"id": 1},
                         "$slice": PREVIEW_COMMENTS,
                     }
                 }
@@ -193,8 +205,7 @@ class PostStore:
         )
         await self._cache.delete(post_id)
 
-    async def set_preview_comments(self, post_id: int, comment_ids: list[int]) -> None:
-        await self._posts.update_one(
-            {"_id": post_id}, {"$set": {"preview_comment_ids": comment_ids}}
-        )
+    async def set_preview_comments(self, post_id: int, comments: list[CommentRef]) -> None:
+        entries = [{"id": comment.id, "author_id": comment.author_id} for comment in comments]
+        await self._posts.update_one({"_id": post_id}, {"$set": {"preview_comments": entries}})
         await self._cache.delete(post_id)

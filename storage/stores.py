@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from storage.block import BlockStore
-from storage.cache import record_cache, relation_cache
+from storage.cache import Cache, Pair, RecordT, record_cache, relation_cache
 from storage.comment import CommentRecord, CommentStore
 from storage.follow import FollowStore
 from storage.hashtag import HashtagStore
@@ -31,18 +31,24 @@ class Stores:
     hashtags: HashtagStore
 
     @classmethod
-    def create(cls, database: Database, redis: Redis) -> Stores:
+    def create(cls, database: Database, redis: Redis, *, caching: bool = True) -> Stores:
+        """`caching=False` sends every read to MongoDB (the benchmark's naive baseline)."""
+
+        def records(namespace: str, record_type: type[RecordT]) -> Cache[int, RecordT]:
+            return record_cache(redis, namespace, record_type, enabled=caching)
+
+        def relations(namespace: str) -> Cache[Pair, str]:
+            return relation_cache(redis, namespace, enabled=caching)
+
         return cls(
-            users=UserStore(database["users"], record_cache(redis, "user", UserRecord)),
+            users=UserStore(database["users"], records("user", UserRecord)),
             sessions=SessionStore(database["sessions"]),
-            follows=FollowStore(database["follows"], relation_cache(redis, "follow")),
-            blocks=BlockStore(database["blocks"], relation_cache(redis, "block")),
+            follows=FollowStore(database["follows"], relations("follow")),
+            blocks=BlockStore(database["blocks"], relations("block")),
             uploads=UploadStore(database["uploads"]),
-            posts=PostStore(database["posts"], record_cache(redis, "post", PostRecord)),
-            likes=LikeStore(database["likes"], relation_cache(redis, "like")),
-            comments=CommentStore(
-                database["comments"], record_cache(redis, "comment", CommentRecord)
-            ),
+            posts=PostStore(database["posts"], records("post", PostRecord)),
+            likes=LikeStore(database["likes"], relations("like")),
+            comments=CommentStore(database["comments"], records("comment", CommentRecord)),
             hashtags=HashtagStore(database["hashtags"]),
         )
 

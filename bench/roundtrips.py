@@ -1,0 +1,62 @@
+"""Counting MongoDB round trips: a database proxy whose collections count every operation.
+
+Each operation our stores run is one round trip (cursors are read in one batch: pages are
+capped at 101 documents, MongoDB's first batch). mongomock has no command monitoring, so the
+count is taken at the collection API, which is the same for motor and mongomock.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+OPERATIONS = frozenset(
+    {
+        "find",
+        "find_one",
+        "find_one_and_update",
+        "find_one_and_delete",
+        "insert_one",
+        "insert_many",
+        "update_one",
+        "update_many",
+        "delete_one",
+        "delete_many",
+        "aggregate",
+        "count_documents",
+    }
+)
+
+
+class RoundTrips:
+    def __init__(self) -> None:
+        self.by_collection: Counter[str] = Counter()
+
+    @property
+    def total(self) -> int:
+        return sum(self.by_collection.values())
+
+    def reset(self) -> None:
+        self.by_collection.clear()
+
+
+class CountingCollection:
+    def __init__(self, collection: Any, name: str, counter: RoundTrips) -> None:
+        self._collection = collection
+        self._name = name
+        self._counter = counter
+
+    def __getattr__(self, attribute: str) -> Any:
+        value = getattr(self._collection, attribute)
+        if attribute in OPERATIONS:
+            self._counter.by_collection[self._name] += 1
+        return value
+
+
+class CountingDatabase:
+    def __init__(self, database: Any, counter: RoundTrips) -> None:
+        self._database = database
+        self._counter = counter
+
+    def __getitem__(self, name: str) -> CountingCollection:
+        return CountingCollection(self._database[name], name, self._counter)

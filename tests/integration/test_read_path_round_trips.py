@@ -1,0 +1,78 @@
+"""A page of posts costs a constant number of MongoDB round trips, whatever its size."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import AsyncIterator
+from typing import Any, cast
+
+import pytest
+
+from app.services import Runtime, open_runtime
+from bench.dataset import POST_PAGE_QUERY, PostPage, make_post_page
+from bench.roundtrips import CountingDatabase, RoundTrips
+from loaders import Loaders
+from resolvers.context import Context
+from schema import build_schema
+from storage.mongo import Database
+from storage.stores import Stores
+from tests.conftest import make_settings
+
+MAX_ROUND_TRIPS = 6  # the issue's target for a page of any size
+SCHEMA = build_schema(mask_errors=False)
+
+
+@pytest.fixture(scope="module")
+async def runtime(redis_url: str) -> AsyncIterator[Runtime]:
+    async with open_runtime(make_settings(redis_url)) as runtime:
+        yield runtime
+
+
+@pytest.fixture(scope="module")
+async def page(runtime: Runtime) -> PostPage:
+    return await make_post_page(runtime.services, posts=100)
+
+
+async def read_page(runtime: Runtime, page: PostPage, first: int, counter: RoundTrips) -> Any:
+    services = runtime.services
+    counting = cast("Database", CountingDatabase(runtime.database, counter))
+    stores = Stores.create(counting, services.redis)
+    counted = dataclasses.replace(services, stores=stores)
+    viewer = (await stores.users.find_by_ids([page.viewer_id]))[page.viewer_id]
+    counter.reset()
+    context = Context(services=counted, loaders=Loaders.create(stores, viewer.id), viewer=viewer)
+    result = await SCHEMA.execute(
+        POST_PAGE_QUERY,
+        variable_values={"tag": page.hashtag, "first": first},
+        context_value=context,
+    )
+    assert result.errors is None, result.errors
+    assert result.data is not None
+    return result.data
+
+
+@pytest.mark.parametrize("first", [20, 50, 100])
+async def test_a_cold_page_costs_a_constant_number_of_round_trips(
+    runtime: Runtime, page: PostPage, first: int
+) -> None:
+    await runtime.services.redis.flushdb()
+    counter = RoundTrips()
+
+    data = await read_page(runtime, page, first, counter)
+
+    assert len(data["hashtag"]["posts"]["edges"]) == first
+    assert counter.total <= MAX_ROUND_TRIPS, dict(counter.by_collection)
+
+
+@pytest.mark.parametrize("first", [20, 50, 100])
+async def test_a_warm_page_reads_only_the_list_from_mongodb(
+    runtime: Runtime, page: PostPage, first: int
+) -> None:
+    await read_page(runtime, page, first, RoundTrips())  # fills the cache
+    counter = RoundTrips()
+
+    await read_page(runtime, page, first, counter)
+
+    # The hashtag's count and its list of post ids are queries; every record and relation
+    # comes from Redis. (The home feed's list comes from Redis too: zero there.)
+    assert dict(counter.by_collection) == {"hashtags": 1, "posts": 1}
