@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass, field
 
 from resolvers.block import OkResult
@@ -13,7 +12,7 @@ from resolvers.like import reload_post
 from resolvers.pagination import DEFAULT_PAGE_SIZE, Page, decode_cursor, keyset_page, page_size
 from resolvers.post import resolve_post_argument, visible_post
 from resolvers.viewer import require_viewer
-from resolvers.visibility import can_see_user
+from resolvers.visibility import can_see_user, visible_users
 from storage.comment import CommentRecord
 from storage.mongo import whole_milliseconds
 from storage.post import PREVIEW_COMMENTS, CommentRef, PostRecord
@@ -165,9 +164,10 @@ async def _visible_page(
     for row in rows:
         context.loaders.comment_by_id.prime(row.id, row)
     page = keyset_page(rows, size, key=lambda comment: comment.id)
-    shown = await asyncio.gather(*(_author_visible(context, comment) for _, comment in page.edges))
+    authors = await context.loaders.user_by_id.load_many([c.author_id for _, c in page.edges])
+    shown = {user.id for user in await visible_users(context, authors)}
     return Page(
-        edges=[edge for edge, ok in zip(page.edges, shown, strict=True) if ok],
+        edges=[(cursor, c) for cursor, c in page.edges if c.author_id in shown],
         has_next_page=page.has_next_page,
     )
 

@@ -14,7 +14,7 @@ from resolvers.images import render_post_image
 from resolvers.media import checked_uploads, store_image
 from resolvers.pagination import DEFAULT_PAGE_SIZE, Page, decode_cursor, keyset_page, page_size
 from resolvers.viewer import require_viewer
-from resolvers.visibility import can_see_content, visible_users
+from resolvers.visibility import can_see_content, content_visible, visible_users
 from storage.mongo import whole_milliseconds
 from storage.post import ClientMutationIdReused, PostRecord
 from storage.user import UserRecord
@@ -44,15 +44,20 @@ def parse_mentions(caption: str) -> tuple[str, ...]:
     return tuple(names)[:MAX_MENTIONS]
 
 
+async def visible_posts(context: Context, posts: list[PostRecord]) -> list[PostRecord]:
+    """`posts` less those whose author's content the viewer may not see, in order."""
+    authors = await context.loaders.user_by_id.load_many([post.author_id for post in posts])
+    present = [(post, author) for post, author in zip(posts, authors, strict=True) if author]
+    allowed = await content_visible(context, [author for _, author in present])
+    return [post for (post, _), ok in zip(present, allowed, strict=True) if ok]
+
+
 async def visible_post(context: Context, post_id: int) -> PostRecord | None:
     """The post, if it exists and the viewer may see its author's content."""
     post = await context.loaders.post_by_id.load(post_id)
     if post is None:
         return None
-    author = await context.loaders.user_by_id.load(post.author_id)
-    if author is None or not await can_see_content(context, author):
-        return None
-    return post
+    return next(iter(await visible_posts(context, [post])), None)
 
 
 async def prefetch_cards(context: Context, posts: list[PostRecord]) -> None:
@@ -218,9 +223,9 @@ async def posts_by_hashtag(
     )
     page = keyset_page(posts, size, key=lambda post: post.id)
     await prefetch_cards(context, [post for _, post in page.edges])
-    visible = await asyncio.gather(*(visible_post(context, post.id) for _, post in page.edges))
+    shown = {post.id for post in await visible_posts(context, [post for _, post in page.edges])}
     return Page(
-        edges=[edge for edge, shown in zip(page.edges, visible, strict=True) if shown is not None],
+        edges=[(cursor, post) for cursor, post in page.edges if post.id in shown],
         has_next_page=page.has_next_page,
     )
 

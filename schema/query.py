@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import strawberry
-from strawberry import relay
 
 from resolvers import comment as comment_resolvers
 from resolvers import follow as follow_resolvers
@@ -12,7 +11,7 @@ from resolvers import user as user_resolvers
 from resolvers.errors import BadUserInput
 from resolvers.ids import parse_global_id
 from resolvers.pagination import DEFAULT_PAGE_SIZE
-from schema.types.common import Info, to_connection
+from schema.types.common import Connection, Info, Node, to_connection
 from schema.types.post import Comment, Hashtag, Post
 from schema.types.user import User
 
@@ -20,7 +19,7 @@ from schema.types.user import User
 @strawberry.type
 class Query:
     @strawberry.field(description="Any object by its global id; null when absent or hidden.")
-    async def node(self, info: Info, id: strawberry.ID) -> relay.Node | None:
+    async def node(self, info: Info, id: strawberry.ID) -> Node | None:
         parsed = parse_global_id(id)
         if parsed is None:
             raise BadUserInput("`id` is not a valid global id.")
@@ -30,10 +29,10 @@ class Query:
             return User.wrap_optional(await user_resolvers.user_by_id(context, record_id))
         if type_name == "Post":
             post = await post_resolvers.visible_post(context, record_id)
-            return None if post is None else Post(record=post)
+            return None if post is None else Post.wrap(post)
         if type_name == "Comment":
             comment = await comment_resolvers.visible_comment(context, record_id)
-            return None if comment is None else Comment(record=comment)
+            return None if comment is None else Comment.wrap(comment)
         return None
 
     @strawberry.field(description="The signed-in user, or null when anonymous.")
@@ -51,7 +50,7 @@ class Query:
     )
     async def search_users(
         self, info: Info, query: str, first: int | None = user_resolvers.DEFAULT_SEARCH_RESULTS
-    ) -> relay.Connection[User]:
+    ) -> Connection[User]:
         users = await user_resolvers.search_users(info.context, query, first)
         return to_connection(user_resolvers.search_page(users), User.wrap)
 
@@ -63,6 +62,6 @@ class Query:
     @strawberry.field(description="Pending requests to follow the viewer, newest first.")
     async def follow_requests(
         self, info: Info, first: int | None = DEFAULT_PAGE_SIZE, after: str | None = None
-    ) -> relay.Connection[User]:
+    ) -> Connection[User]:
         page = await follow_resolvers.follow_requests(info.context, first, after)
         return to_connection(page, User.wrap)

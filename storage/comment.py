@@ -85,9 +85,7 @@ class CommentStore:
         if after_id is not None:
             query["_id"] = {"$gt": after_id}
         cursor = self._comments.find(query).sort("_id", ASCENDING).limit(limit)
-        comments = [_record(document) async for document in cursor]
-        await self._cache.put_many({comment.id: comment for comment in comments})
-        return comments
+        return [_record(document) async for document in cursor]
 
     async def delete(self, comment_id: int) -> CommentRecord | None:
         """Remove the comment; returns it to the one caller whose delete happened."""

@@ -172,13 +172,12 @@ class PostStore:
         return await self._page({"hashtags": hashtag}, before_id, limit)
 
     async def _page(self, query: Document, before_id: int | None, limit: int) -> list[PostRecord]:
-        """Newest first, older than `before_id`; the records also fill the cache."""
+        """Newest first, older than `before_id`. (Pages do not fill the cache: rewriting a
+        page of records on every read would cost more than the misses it saves.)"""
         if before_id is not None:
             query = {**query, "_id": {"$lt": before_id}}
         cursor = self._posts.find(query).sort("_id", DESCENDING).limit(limit)
-        posts = [_record(document) async for document in cursor]
-        await self._cache.put_many({post.id: post for post in posts})
-        return posts
+        return [_record(document) async for document in cursor]
 
     async def increment_counts(self, post_id: int, **counts: int) -> None:
         """Atomically add to `<name>_count` fields (like=1, comment=-2)."""

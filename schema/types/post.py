@@ -7,7 +7,6 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Annotated
 
 import strawberry
-from strawberry import relay
 
 from resolvers import comment as comment_resolvers
 from resolvers import post as post_resolvers
@@ -17,9 +16,10 @@ from resolvers.media import media_url
 from resolvers.pagination import DEFAULT_PAGE_SIZE
 from resolvers.post import PostResult
 from resolvers.upload import CreatedUpload
-from schema.types.common import Info, UserError, to_connection
+from schema.types.common import Connection, Info, Node, UserError, to_connection, when_loaded
 from storage.comment import CommentRecord
 from storage.post import MediaRecord, PostRecord
+from storage.user import UserRecord
 
 if TYPE_CHECKING:
     from schema.types.user import User
@@ -27,12 +27,14 @@ if TYPE_CHECKING:
 UserType = Annotated["User", strawberry.lazy("schema.types.user")]
 
 
-async def _author(info: Info, author_id: int) -> User:
+def _author(info: Info, author_id: int) -> User:
     from schema.types.user import User
 
-    author = await info.context.loaders.user_by_id.load(author_id)
-    assert author is not None, "accounts are never deleted"
-    return User.wrap(author)
+    def wrap(author: UserRecord | None) -> User:
+        assert author is not None, "accounts are never deleted"
+        return User.wrap(author)
+
+    return when_loaded(info.context.loaders.user_by_id.load(author_id), wrap)
 
 
 @strawberry.enum
@@ -44,22 +46,10 @@ class MediaType(StrEnum):
 @strawberry.type
 class Media:
     record: strawberry.Private[MediaRecord]
-
-    @strawberry.field
-    def id(self) -> strawberry.ID:
-        return strawberry.ID(to_global_id("Media", self.record.id))
-
-    @strawberry.field
-    def type(self) -> MediaType:
-        return MediaType(self.record.type)
-
-    @strawberry.field(description="Width of the largest rendition, in pixels.")
-    def width(self) -> int:
-        return self.record.width
-
-    @strawberry.field(description="Height of the largest rendition, in pixels.")
-    def height(self) -> int:
-        return self.record.height
+    id: strawberry.ID
+    type: MediaType
+    width: int = strawberry.field(description="Width of the largest rendition, in pixels.")
+    height: int = strawberry.field(description="Height of the largest rendition, in pixels.")
 
     @strawberry.field(
         description="The CDN URL of the smallest rendition at least `width` pixels wide "
@@ -73,101 +63,84 @@ class Media:
             chosen = wide_enough[-1] if wide_enough else renditions[0]
         return media_url(info.context, chosen.key)
 
+    @classmethod
+    def wrap(cls, record: MediaRecord) -> Media:
+        return cls(
+            record=record,
+            id=strawberry.ID(to_global_id("Media", record.id)),
+            type=MediaType(record.type),
+            width=record.width,
+            height=record.height,
+        )
+
 
 @strawberry.type(name="Comment")
-class Comment(relay.Node):
+class Comment(Node):
     record: strawberry.Private[CommentRecord]
-
-    @classmethod
-    def resolve_id(cls, root: Comment, *, info: Info) -> str:
-        return str(root.record.id)
-
-    @strawberry.field
-    def text(self) -> str:
-        return self.record.text
+    text: str
+    created_at: datetime
+    reply_count: int
 
     @strawberry.field
-    def created_at(self) -> datetime:
-        return self.record.created_at
-
-    @strawberry.field
-    async def author(self, info: Info) -> UserType:
-        return await _author(info, self.record.author_id)
+    def author(self, info: Info) -> UserType:
+        return _author(info, self.record.author_id)
 
     @strawberry.field(description="The comment this one replies to, if it is a reply.")
     async def reply_to(self, info: Info) -> Comment | None:
         if self.record.reply_to_id is None:
             return None
         parent = await info.context.loaders.comment_by_id.load(self.record.reply_to_id)
-        return None if parent is None else Comment(record=parent)
-
-    @strawberry.field
-    def reply_count(self) -> int:
-        return self.record.reply_count
+        return None if parent is None else Comment.wrap(parent)
 
     @strawberry.field
     async def post(self, info: Info) -> Post | None:
         post = await post_resolvers.visible_post(info.context, self.record.post_id)
-        return None if post is None else Post(record=post)
+        return None if post is None else Post.wrap(post)
 
     @strawberry.field(description="Replies, oldest first.")
     async def replies(
         self, info: Info, first: int | None = DEFAULT_PAGE_SIZE, after: str | None = None
-    ) -> relay.Connection[Comment]:
+    ) -> Connection[Comment]:
         page = await comment_resolvers.replies(info.context, self.record, first, after)
         return to_connection(page, Comment.wrap)
 
     @classmethod
     def wrap(cls, record: CommentRecord) -> Comment:
-        return cls(record=record)
+        return cls(
+            record=record,
+            id=strawberry.ID(to_global_id("Comment", record.id)),
+            text=record.text,
+            created_at=record.created_at,
+            reply_count=record.reply_count,
+        )
 
 
 @strawberry.type(name="Post")
-class Post(relay.Node):
+class Post(Node):
     record: strawberry.Private[PostRecord]
-
-    @classmethod
-    def resolve_id(cls, root: Post, *, info: Info) -> str:
-        return str(root.record.id)
-
-    @strawberry.field
-    def caption(self) -> str:
-        return self.record.caption
-
-    @strawberry.field
-    def created_at(self) -> datetime:
-        return self.record.created_at
+    caption: str
+    created_at: datetime
+    media: list[Media]
+    like_count: int
+    comment_count: int = strawberry.field(description="Comments and replies.")
+    hashtags: list[str] = strawberry.field(
+        description="Hashtags in the caption, lowercased, without '#'."
+    )
 
     @strawberry.field
-    async def author(self, info: Info) -> UserType:
-        return await _author(info, self.record.author_id)
+    def author(self, info: Info) -> UserType:
+        return _author(info, self.record.author_id)
 
     @strawberry.field
-    def media(self) -> list[Media]:
-        return [Media(record=media) for media in self.record.media]
-
-    @strawberry.field
-    def like_count(self) -> int:
-        return self.record.like_count
-
-    @strawberry.field(description="Comments and replies.")
-    def comment_count(self) -> int:
-        return self.record.comment_count
-
-    @strawberry.field
-    async def viewer_has_liked(self, info: Info) -> bool:
-        return await info.context.loaders.liked_by_post_id.load(self.record.id)
+    def viewer_has_liked(self, info: Info) -> bool:
+        return when_loaded(info.context.loaders.liked_by_post_id.load(self.record.id), bool)
 
     @strawberry.field(description="Top-level comments, oldest first.")
     async def comments(
         self, info: Info, first: int | None = DEFAULT_PAGE_SIZE, after: str | None = None
-    ) -> relay.Connection[Comment]:
+    ) -> Connection[Comment]:
         page = await comment_resolvers.comments(info.context, self.record, first, after)
         return to_connection(page, Comment.wrap)
-
-    @strawberry.field(description="Hashtags in the caption, lowercased, without '#'.")
-    def hashtags(self) -> list[str]:
-        return list(self.record.hashtags)
 
     @strawberry.field(description="Accounts mentioned in the caption.")
     async def mentions(self, info: Info) -> list[UserType]:
@@ -178,7 +151,16 @@ class Post(relay.Node):
 
     @classmethod
     def wrap(cls, record: PostRecord) -> Post:
-        return cls(record=record)
+        return cls(
+            record=record,
+            id=strawberry.ID(to_global_id("Post", record.id)),
+            caption=record.caption,
+            created_at=record.created_at,
+            media=[Media.wrap(media) for media in record.media],
+            like_count=record.like_count,
+            comment_count=record.comment_count,
+            hashtags=list(record.hashtags),
+        )
 
 
 @strawberry.type
@@ -189,7 +171,7 @@ class Hashtag:
     @strawberry.field(description="Posts with this hashtag, newest first.")
     async def posts(
         self, info: Info, first: int | None = DEFAULT_PAGE_SIZE, after: str | None = None
-    ) -> relay.Connection[Post]:
+    ) -> Connection[Post]:
         page = await post_resolvers.posts_by_hashtag(info.context, self.name, first, after)
         return to_connection(page, Post.wrap)
 
@@ -240,7 +222,7 @@ class PostPayload:
     @classmethod
     def from_result(cls, result: PostResult) -> PostPayload:
         return cls(
-            post=None if result.post is None else Post(record=result.post),
+            post=None if result.post is None else Post.wrap(result.post),
             errors=UserError.from_errors(result.errors),
         )
 
@@ -253,7 +235,7 @@ class CommentPayload:
     @classmethod
     def from_result(cls, result: CommentResult) -> CommentPayload:
         return cls(
-            comment=None if result.comment is None else Comment(record=result.comment),
+            comment=None if result.comment is None else Comment.wrap(result.comment),
             errors=UserError.from_errors(result.errors),
         )
 

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import strawberry
-from strawberry import relay
 
 from resolvers import follow as follow_resolvers
 from resolvers import post as post_resolvers
 from resolvers.follow import FollowResult
+from resolvers.ids import to_global_id
 from resolvers.pagination import DEFAULT_PAGE_SIZE
-from schema.types.common import Info, UserError, to_connection
+from schema.types.common import Connection, Info, Node, UserError, to_connection, when_loaded
 from schema.types.post import Post
 from storage.follow import FollowState
 from storage.user import UserRecord
@@ -19,28 +19,15 @@ strawberry.enum(FollowState, name="FollowState")
 
 
 @strawberry.type(name="User")
-class User(relay.Node):
+class User(Node):
     record: strawberry.Private[UserRecord]
-
-    @classmethod
-    def resolve_id(cls, root: User, *, info: Info) -> str:
-        return str(root.record.id)
-
-    @strawberry.field
-    def username(self) -> str:
-        return self.record.username
-
-    @strawberry.field(description="The name shown on the profile; may be empty.")
-    def display_name(self) -> str:
-        return self.record.display_name
-
-    @strawberry.field
-    def bio(self) -> str:
-        return self.record.bio
-
-    @strawberry.field
-    def is_private(self) -> bool:
-        return self.record.is_private
+    username: str
+    display_name: str = strawberry.field(description="The name shown on the profile; may be empty.")
+    bio: str
+    is_private: bool
+    follower_count: int
+    following_count: int
+    post_count: int
 
     @strawberry.field
     def avatar_url(self, info: Info) -> str | None:
@@ -52,56 +39,58 @@ class User(relay.Node):
         viewer = info.context.viewer
         return self.record.email if viewer is not None and viewer.id == self.record.id else None
 
-    @strawberry.field
-    def follower_count(self) -> int:
-        return self.record.follower_count
-
-    @strawberry.field
-    def following_count(self) -> int:
-        return self.record.following_count
-
-    @strawberry.field
-    def post_count(self) -> int:
-        return self.record.post_count
-
     @strawberry.field(description="How the viewer follows this account (NONE when anonymous).")
-    async def viewer_follow_state(self, info: Info) -> FollowState:
-        return await info.context.loaders.follow_state_by_user_id.load(self.record.id)
+    def viewer_follow_state(self, info: Info) -> FollowState:
+        return when_loaded(
+            info.context.loaders.follow_state_by_user_id.load(self.record.id), FollowState
+        )
 
     @strawberry.field(description="Whether this account follows the viewer.")
-    async def follows_viewer(self, info: Info) -> bool:
-        return await info.context.loaders.follows_viewer_by_user_id.load(self.record.id)
+    def follows_viewer(self, info: Info) -> bool:
+        return when_loaded(
+            info.context.loaders.follows_viewer_by_user_id.load(self.record.id), bool
+        )
 
     @strawberry.field(
         description="Approved followers, newest first; empty when private to the viewer."
     )
     async def followers(
         self, info: Info, first: int | None = DEFAULT_PAGE_SIZE, after: str | None = None
-    ) -> relay.Connection[User]:
+    ) -> Connection[User]:
         page = await follow_resolvers.followers(info.context, self.record, first, after)
         return to_connection(page, User.wrap)
 
     @strawberry.field(description="Accounts this one follows, newest first; empty when private.")
     async def following(
         self, info: Info, first: int | None = DEFAULT_PAGE_SIZE, after: str | None = None
-    ) -> relay.Connection[User]:
+    ) -> Connection[User]:
         page = await follow_resolvers.following(info.context, self.record, first, after)
         return to_connection(page, User.wrap)
 
     @strawberry.field(description="Posts, newest first; empty when private to the viewer.")
     async def posts(
         self, info: Info, first: int | None = DEFAULT_PAGE_SIZE, after: str | None = None
-    ) -> relay.Connection[Post]:
+    ) -> Connection[Post]:
         page = await post_resolvers.posts_by_author(info.context, self.record, first, after)
         return to_connection(page, Post.wrap)
 
     @classmethod
     def wrap(cls, record: UserRecord) -> User:
-        return cls(record=record)
+        return cls(
+            record=record,
+            id=strawberry.ID(to_global_id("User", record.id)),
+            username=record.username,
+            display_name=record.display_name,
+            bio=record.bio,
+            is_private=record.is_private,
+            follower_count=record.follower_count,
+            following_count=record.following_count,
+            post_count=record.post_count,
+        )
 
     @classmethod
     def wrap_optional(cls, record: UserRecord | None) -> User | None:
-        return None if record is None else cls(record=record)
+        return None if record is None else cls.wrap(record)
 
 
 @strawberry.type

@@ -1,0 +1,184 @@
+"""The read-path benchmark: a feed-shaped page of post cards, three ways, on the same data.
+
+(a) Pictograph as it runs: DataLoaders batching every read, Redis cache warm.
+(b) The same schema and resolvers naive: loaders neither batch nor memoise, no cache.
+(c) The ceiling for a Python GraphQL server: graphql-core executing the pre-parsed query
+    over pre-built Python objects, with no I/O at all.
+
+Run: `.venv/bin/python -m bench.read_path` (starts its own redis-server; MongoDB is
+mongomock, or PICTOGRAPH_TEST_MONGODB_URL). Requests run one after another on one core,
+so requests per second is 1 / mean latency.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import gc
+import os
+import statistics
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import Any, cast
+
+import typer
+from graphql import build_schema as build_sdl_schema
+from graphql import execute, parse
+from rich.console import Console
+from rich.table import Table
+
+from app.services import open_runtime
+from app.settings import Settings
+from bench.dataset import POST_PAGE_QUERY, PostPage, make_post_page
+from bench.roundtrips import CountingDatabase, RoundTrips
+from loaders import Loaders
+from resolvers.context import Context, Services
+from schema import build_schema
+from storage.mongo import Database
+from storage.stores import Stores
+from tests.servers import redis_server
+
+WARMUP_REQUESTS = 5
+SCHEMA = build_schema(mask_errors=False)
+
+
+@dataclasses.dataclass
+class Measurement:
+    name: str
+    size: int
+    round_trips: int
+    latencies: list[float]
+
+    @property
+    def p50_ms(self) -> float:
+        return statistics.median(self.latencies) * 1000
+
+    @property
+    def p99_ms(self) -> float:
+        return statistics.quantiles(self.latencies, n=100)[98] * 1000
+
+    @property
+    def requests_per_second(self) -> float:
+        return len(self.latencies) / sum(self.latencies)
+
+
+async def measure(
+    name: str, size: int, requests: int, run: Callable[[], Awaitable[object]], counter: RoundTrips
+) -> Measurement:
+    for _ in range(WARMUP_REQUESTS):
+        await run()
+    counter.reset()
+    await run()
+    round_trips = counter.total
+    latencies = []
+    gc.collect()
+    for _ in range(requests):
+        started = time.perf_counter()
+        await run()
+        latencies.append(time.perf_counter() - started)
+    return Measurement(name, size, round_trips, latencies)
+
+
+def strawberry_request(
+    services: Services, stores: Stores, page: PostPage, size: int, *, batching: bool
+) -> Callable[[], Awaitable[object]]:
+    counted = dataclasses.replace(services, stores=stores)
+
+    async def run() -> object:
+        viewer = (await stores.users.find_by_ids([page.viewer_id]))[page.viewer_id]
+        context = Context(
+            services=counted,
+            loaders=Loaders.create(stores, viewer.id, batching=batching),
+            viewer=viewer,
+        )
+        result = await SCHEMA.execute(
+            POST_PAGE_QUERY,
+            variable_values={"tag": page.hashtag, "first": size},
+            context_value=context,
+        )
+        assert result.errors is None, result.errors
+        return result.data
+
+    return run
+
+
+def graphql_core_request(data: dict[str, Any], size: int) -> Callable[[], Awaitable[object]]:
+    """The same query and result, executed by graphql-core over plain dicts."""
+    sdl_schema = build_sdl_schema(SCHEMA.as_str())
+    document = parse(POST_PAGE_QUERY)
+    root = data  # default resolvers read dict keys: the result is its own object graph
+
+    async def run() -> object:
+        result = execute(
+            sdl_schema, document, root_value=root, variable_values={"tag": "x", "first": size}
+        )
+        assert not isinstance(result, Awaitable) and result.errors is None, result
+        return result.data
+
+    return run
+
+
+async def benchmark(sizes: list[int], requests: int, naive_requests: int) -> list[Measurement]:
+    with redis_server() as redis_url:
+        settings = Settings.model_validate(
+            {
+                "redis_url": redis_url,
+                "mongodb_url": os.environ.get("PICTOGRAPH_TEST_MONGODB_URL"),
+                "mongodb_database": f"pictograph_bench_{uuid.uuid4().hex[:8]}",
+            }
+        )
+        async with open_runtime(settings) as runtime:
+            services = runtime.services
+            page = await make_post_page(services, posts=max(sizes))
+            counter = RoundTrips()
+            counting = cast("Database", CountingDatabase(runtime.database, counter))
+            cached = Stores.create(counting, services.redis)
+            uncached = Stores.create(counting, services.redis, caching=False)
+            results = []
+            for size in sizes:
+                ours = strawberry_request(services, cached, page, size, batching=True)
+                naive = strawberry_request(services, uncached, page, size, batching=False)
+                data = cast("dict[str, Any]", await ours())
+                results.append(await measure("a: pictograph", size, requests, ours, counter))
+                results.append(await measure("b: naive", size, naive_requests, naive, counter))
+                ceiling = graphql_core_request(data, size)
+                results.append(await measure("c: graphql-core", size, requests, ceiling, counter))
+            return results
+
+
+def report(results: list[Measurement]) -> None:
+    console = Console()
+    table = Table(title="Read path: a page of post cards (one core, sequential requests)")
+    for column in ("way", "posts", "Mongo round trips", "p50 ms", "p99 ms", "req/s"):
+        table.add_column(column, justify="right" if column != "way" else "left")
+    for m in results:
+        table.add_row(
+            m.name,
+            str(m.size),
+            str(m.round_trips),
+            f"{m.p50_ms:.2f}",
+            f"{m.p99_ms:.2f}",
+            f"{m.requests_per_second:.0f}",
+        )
+    console.print(table)
+    ratios = Table(title="Throughput ratios")
+    for column in ("posts", "a / b (target >= 5)", "a / c (target >= 0.8)"):
+        ratios.add_column(column, justify="right")
+    by_key = {(m.name[0], m.size): m for m in results}
+    for size in sorted({m.size for m in results}):
+        a, b, c = (by_key[(way, size)].requests_per_second for way in "abc")
+        ratios.add_row(str(size), f"{a / b:.1f}x", f"{a / c:.2f}x")
+    console.print(ratios)
+
+
+def main(
+    sizes: list[int] = typer.Option([20, 50, 100], help="Page sizes to measure."),
+    requests: int = typer.Option(200, help="Measured requests per size for a and c."),
+    naive_requests: int = typer.Option(30, help="Measured requests per size for b (slow)."),
+) -> None:
+    report(asyncio.run(benchmark(sizes, requests, naive_requests)))
+
+
+if __name__ == "__main__":
+    typer.run(main)
