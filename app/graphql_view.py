@@ -65,8 +65,10 @@ class GraphQLView(GraphQL[Context, None]):
         context.session = auth.session
         context.refresh_loaders()
 
-    def encode_json(self, data: object) -> bytes:
-        return orjson.dumps(data)
+    def encode_json(self, data: object) -> str:
+        # A str, not bytes: strawberry sends bytes over WebSockets as binary frames, which
+        # graphql-ws clients (GraphiQL's included) cannot read.
+        return orjson.dumps(data).decode()
 
     async def render_graphql_ide(self, request: Request) -> Response:
         assert self._graphiql_html is not None

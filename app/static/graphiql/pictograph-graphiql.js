@@ -54,11 +54,14 @@
     history.replaceState(null, "", search ? "?" + search : window.location.pathname);
   }
 
-  const DEFAULT_QUERY = `# Pictograph's GraphQL API. Run an operation with Ctrl-Enter or the play button.
+  // Short lines: the query editor is about 60 characters wide in a laptop's window.
+  const DEFAULT_QUERY = `# Pictograph's GraphQL API.
+# Run an operation: Ctrl-Enter, or the play button.
 #
-# To act as a user, run the signUp or logIn mutation, copy its token, and put
-# {"Authorization": "Bearer <token>"} in the Headers tab below: it is sent with
-# every request, and as the connection parameters of subscriptions.
+# To act as a user: run the signUp or logIn mutation,
+# then put its token in the Headers tab below:
+#   {"Authorization": "Bearer <token>"}
+# It goes with every request, and with subscriptions.
 
 query Viewer {
   viewer {
