@@ -43,8 +43,15 @@ CAPTIONS = ("Golden hour", "Weekend mood", "New favourite spot", "Colours", "Hel
 HASHTAGS = ("sunset", "travel", "art", "weekend", "colours")
 COMMENTS = ("Love this!", "Stunning", "Where is this?", "So good", "Wow")
 
-FIRST_NAMES = ["ada", "alan", "grace", "linus", "margaret", "dennis", "barbara", "ken", "radia", "tim", "katherine", "john", "frances", "edsger", "hedy", "donald", "sophie", "guido", "anita", "bjarne", "lynn", "yukihiro", "jean", "niklaus", "adele"]  # fmt: skip
-LAST_NAMES = ["lovelace", "turing", "hopper", "torvalds", "hamilton", "ritchie", "liskov", "thompson", "perlman", "lee", "johnson", "backus", "allen", "dijkstra", "lamarr", "knuth", "wilson", "rossum", "borg", "stroustrup", "conway", "matsumoto", "sammet", "wirth", "goldberg"]  # fmt: skip
+FIRST_NAMES = (
+    "ada alan grace linus margaret dennis barbara ken radia tim katherine john frances "
+    "edsger hedy donald sophie guido anita bjarne lynn yukihiro jean niklaus adele"
+).split()
+LAST_NAMES = (
+    "lovelace turing hopper torvalds hamilton ritchie liskov thompson perlman lee johnson "
+    "backus allen dijkstra lamarr knuth wilson rossum borg stroustrup conway matsumoto "
+    "sammet wirth goldberg"
+).split()
 
 
 def demo_people(count: int, rng: random.Random) -> list[tuple[str, str]]:
