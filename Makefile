@@ -35,15 +35,18 @@ format: $(STAMP)
 schema: $(STAMP)
 	$(BIN)/pictograph export-schema schema.graphql
 
-# Real servers the integration and browser tests start: Debian packages.
+# Real servers the integration and browser tests start, and Node for the client tests
+# (tests/e2e/node: pytest runs `npm ci` there itself): Debian packages.
 system-packages:
 	@missing=""; \
 	command -v redis-server >/dev/null || missing="$$missing redis-server"; \
 	command -v chromium >/dev/null || missing="$$missing chromium"; \
+	command -v node >/dev/null || missing="$$missing nodejs"; \
+	command -v npm >/dev/null || missing="$$missing npm"; \
 	if [ -n "$$missing" ]; then \
 		echo "installing:$$missing"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
 	fi
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .pictograph
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .pictograph tests/e2e/node/node_modules

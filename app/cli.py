@@ -46,6 +46,26 @@ def seed(
     asyncio.run(seed_demo_data(settings, users=users))
 
 
+@cli.command()
+def worker() -> None:
+    """Do fan-out jobs (run as many as the load needs; each needs real MongoDB and Redis)."""
+    from app.services import open_runtime
+    from app.worker import consumer_name, run_fanout_worker
+
+    settings = Settings()
+    if settings.mongodb_url is None or settings.redis_url is None:
+        raise typer.BadParameter(
+            "a separate worker needs PICTOGRAPH_MONGODB_URL and PICTOGRAPH_REDIS_URL: the "
+            "embedded ones live inside the server, which runs its own worker"
+        )
+
+    async def run() -> None:
+        async with open_runtime(settings) as runtime:
+            await run_fanout_worker(runtime.services, consumer_name(), asyncio.Event())
+
+    asyncio.run(run())
+
+
 @cli.command("export-schema")
 def export_schema(
     path: Annotated[Path, typer.Argument(help="Where to write the SDL.")] = Path("schema.graphql"),

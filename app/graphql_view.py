@@ -10,11 +10,37 @@ from starlette.responses import HTMLResponse, Response
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
+from strawberry.http import GraphQLHTTPResponse
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
+from strawberry.types.execution import ExecutionResult, PreExecutionError
 
 from loaders import Loaders
 from resolvers.context import Context, Services
 from resolvers.viewer import authenticate
+
+JSON = "application/json"
+# The GraphQL over HTTP spec's own media type: request errors get 4xx and no `data` entry.
+GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
+
+
+def prefers_graphql_response_json(accept: str | None) -> bool:
+    """Whether `Accept` names application/graphql-response+json at least as highly as
+    application/json. `*/*` and a missing header mean application/json, as the spec says."""
+    quality = {JSON: 0.0, GRAPHQL_RESPONSE_JSON: 0.0}
+    for media_range in (accept or "").split(","):
+        media_type, *parameters = (part.strip() for part in media_range.split(";"))
+        if media_type.lower() not in quality:
+            continue
+        q = 1.0
+        for parameter in parameters:
+            name, _, value = parameter.partition("=")
+            if name.strip().lower() == "q":
+                try:
+                    q = float(value)
+                except ValueError:
+                    q = 0.0
+        quality[media_type.lower()] = max(quality[media_type.lower()], q)
+    return 0.0 < quality[GRAPHQL_RESPONSE_JSON] >= quality[JSON]
 
 
 class GraphQLView(GraphQL[Context, None]):
@@ -64,6 +90,37 @@ class GraphQLView(GraphQL[Context, None]):
         context.viewer = auth.viewer
         context.session = auth.session
         context.refresh_loaders()
+
+    async def get_sub_response(self, request: Request | WebSocket) -> Response:
+        sub_response = await super().get_sub_response(request)
+        if prefers_graphql_response_json(request.headers.get("accept")):
+            # Read back by create_response, which has no request to look at.
+            sub_response.media_type = GRAPHQL_RESPONSE_JSON
+        return sub_response
+
+    async def process_result(
+        self, request: Request, result: ExecutionResult
+    ) -> GraphQLHTTPResponse:
+        response = await super().process_result(request, result)
+        if isinstance(result, PreExecutionError) and prefers_graphql_response_json(
+            request.headers.get("accept")
+        ):
+            # A request error (parse, validation, variables): nothing ran, so no `data` entry.
+            response.pop("data", None)
+        return response
+
+    def create_response(
+        self,
+        response_data: GraphQLHTTPResponse | list[GraphQLHTTPResponse],
+        sub_response: Response,
+    ) -> Response:
+        response = super().create_response(response_data, sub_response)
+        response.headers.add_vary_header("Accept")  # the media type depends on it
+        if sub_response.media_type == GRAPHQL_RESPONSE_JSON:
+            response.headers["content-type"] = f"{GRAPHQL_RESPONSE_JSON}; charset=utf-8"
+            if isinstance(response_data, dict) and "data" not in response_data:
+                response.status_code = 400  # a request error: see process_result
+        return response
 
     def encode_json(self, data: object) -> str:
         # A str, not bytes: strawberry sends bytes over WebSockets as binary frames, which

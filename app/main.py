@@ -17,6 +17,7 @@ from app.media_routes import media_routes
 from app.seed import DEMO_LOGIN, DEMO_PASSWORD, seed_services
 from app.services import Runtime, open_runtime
 from app.settings import Settings
+from app.worker import consumer_name, run_fanout_worker
 from schema import build_schema
 
 GRAPHQL_PATH = "/graphql"
@@ -55,12 +56,23 @@ def create_app(settings: Settings, *, seed_demo: bool = False) -> Starlette:
             app.state.runtime = runtime
             app.state.services = runtime.services
             app.state.local_storage = runtime.local_storage
+            stop = asyncio.Event()
+            worker = None
+            if settings.runs_fanout_in_server:
+                worker = asyncio.create_task(
+                    run_fanout_worker(runtime.services, consumer_name(), stop)
+                )
             if seed_demo:
                 await seed_services(runtime.services, users=DEMO_USERS)
                 print(
                     f"Demo data loaded: log in as {DEMO_LOGIN!r} with password {DEMO_PASSWORD!r}."
                 )
-            yield
+            try:
+                yield
+            finally:
+                stop.set()
+                if worker is not None:
+                    await worker
 
     graphiql_enabled = not settings.is_production
     view = GraphQLView(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
@@ -11,6 +12,7 @@ from argon2 import PasswordHasher, Type
 
 from app.media_routes import UPLOAD_PATH
 from app.settings import Settings
+from ranking.ranker import InProcessRanker
 from resolvers.context import Services
 from storage.ids import IdGenerator
 from storage.mongo import Database, open_database, ping
@@ -71,7 +73,7 @@ async def open_runtime(settings: Settings) -> AsyncIterator[Runtime]:
                     secret_access_key=None if secret is None else secret.get_secret_value(),
                 )
             )
-        stores = Stores.create(database, redis)
+        stores = Stores.create(database, redis, feed_inactive_after=settings.feed_inactive_after)
         await stores.create_indexes()
         passwords = password_hasher()
         services = Services(
@@ -84,6 +86,11 @@ async def open_runtime(settings: Settings) -> AsyncIterator[Runtime]:
             objects=objects,
             session_lifetime=settings.session_lifetime,
             media_base_url=settings.resolved_media_base_url,
+            ranker=InProcessRanker(),
+            fanout_max_followers=settings.fanout_max_followers,
+            cursor_secret=hashlib.sha256(
+                b"cursors|" + settings.secret_key.get_secret_value().encode()
+            ).digest(),
         )
         yield Runtime(
             services=services,

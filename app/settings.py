@@ -51,6 +51,17 @@ class Settings(BaseSettings):
     broadcast_url: str | None = None
 
     session_days: int = Field(default=30, ge=1, le=365)
+    fanout_max_followers: int = Field(
+        default=10_000, ge=0, description="Authors above this are merged into feeds at read time."
+    )
+    feed_inactive_days: int = Field(
+        default=30, ge=1, description="Feeds unread this long expire and are not fanned out to."
+    )
+    fanout_in_server: bool | None = Field(
+        default=None,
+        description="Run a fan-out worker inside the server; unset: only with embedded Redis "
+        "(otherwise run `pictograph worker` processes).",
+    )
     worker_id: int = Field(
         default=0, ge=0, le=8191, description="Unique per process: id generation."
     )
@@ -69,6 +80,14 @@ class Settings(BaseSettings):
     @property
     def resolved_media_base_url(self) -> str:
         return (self.media_base_url or self.base_url).rstrip("/")
+
+    @property
+    def runs_fanout_in_server(self) -> bool:
+        return self.redis_url is None if self.fanout_in_server is None else self.fanout_in_server
+
+    @property
+    def feed_inactive_after(self) -> timedelta:
+        return timedelta(days=self.feed_inactive_days)
 
     @property
     def session_lifetime(self) -> timedelta:

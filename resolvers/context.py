@@ -10,6 +10,7 @@ from typing import Any
 from argon2 import PasswordHasher
 
 from loaders import Loaders
+from ranking.ranker import Ranker
 from storage.ids import IdGenerator
 from storage.objects import ObjectStorage
 from storage.rate_limit import RateLimiter
@@ -37,6 +38,10 @@ class Services:
     objects: ObjectStorage
     session_lifetime: timedelta
     media_base_url: str
+    ranker: Ranker
+    # Authors with more followers are not fanned out; readers merge their posts instead.
+    fanout_max_followers: int
+    cursor_secret: bytes  # signs cursors that must not be forged or shared between viewers
     clock: Callable[[], datetime] = utc_now
 
 

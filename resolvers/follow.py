@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from resolvers import fanout
 from resolvers.context import Context
 from resolvers.errors import ErrorCode, FieldError
 from resolvers.ids import parse_typed_id
@@ -168,6 +169,13 @@ async def reload_user(context: Context, user_id: int) -> UserRecord:
 
 
 async def _count_follow(context: Context, follower_id: int, followee_id: int, delta: int) -> None:
-    users = context.services.stores.users
-    await users.increment_counts(follower_id, following=delta)
-    await users.increment_counts(followee_id, follower=delta)
+    """A follow began (+1) or ended (-1): move both counters, and the follower's feed."""
+    services = context.services
+    await services.stores.users.increment_counts(follower_id, following=delta)
+    followee = await services.stores.users.increment_counts(followee_id, follower=delta)
+    if followee is not None:
+        await fanout.follower_count_changed(services, followee, delta)
+    if delta > 0:
+        await fanout.merge_followee(services, follower_id, followee_id)
+    else:
+        await fanout.unmerge_followee(services, follower_id, followee_id)

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
+import hmac
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Generic, TypeVar
@@ -14,6 +16,7 @@ from resolvers.errors import BadUserInput
 DEFAULT_PAGE_SIZE = 20
 MAX_PAGE_SIZE = 100  # as GitHub's GraphQL API: bounds the work one request can ask for
 CURSOR_PREFIX = "k:"  # versions the cursor format
+CURSOR_MAC_BYTES = 12  # 96 bits: unforgeable, and cursors stay short
 
 RowT = TypeVar("RowT")
 NodeT = TypeVar("NodeT")
@@ -58,3 +61,29 @@ def keyset_page(rows: Sequence[RowT], size: int, key: Callable[[RowT], int]) -> 
         edges=[(encode_cursor(key(row)), row) for row in rows[:size]],
         has_next_page=len(rows) > size,
     )
+
+
+def encode_signed_cursor(secret: bytes, scope: str, values: list[int]) -> str:
+    """A cursor only its scope (its list and its viewer) accepts back: forging one, or
+    using another viewer's, fails the signature."""
+    payload = ".".join(map(str, values))
+    return base64.urlsafe_b64encode(f"{payload}.{_mac(secret, scope, payload)}".encode()).decode()
+
+
+def decode_signed_cursor(secret: bytes, scope: str, cursor: str, count: int) -> list[int]:
+    try:
+        text = base64.urlsafe_b64decode(cursor.encode("ascii")).decode()
+    except (binascii.Error, UnicodeError, ValueError):
+        raise BadUserInput("`after` is not a valid cursor.") from None
+    payload, _, mac = text.rpartition(".")
+    if not hmac.compare_digest(mac, _mac(secret, scope, payload)):
+        raise BadUserInput("`after` is not a cursor of this list for this viewer.")
+    values = payload.split(".")
+    if len(values) != count or not all(value.isdigit() for value in values):
+        raise BadUserInput("`after` is not a valid cursor.")
+    return [int(value) for value in values]
+
+
+def _mac(secret: bytes, scope: str, payload: str) -> str:
+    digest = hmac.new(secret, f"{scope}|{payload}".encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest[:CURSOR_MAC_BYTES]).decode().rstrip("=")

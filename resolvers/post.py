@@ -6,6 +6,7 @@ import asyncio
 import re
 from dataclasses import dataclass, field
 
+from resolvers import fanout
 from resolvers.block import OkResult
 from resolvers.context import Context
 from resolvers.errors import ErrorCode, FieldError
@@ -175,6 +176,7 @@ async def create_post(
         raise
     await stores.users.increment_counts(viewer.id, post=1)
     await stores.hashtags.increment(post.hashtags, +1)
+    await fanout.enqueue(context.services, "push", post.id, viewer.id)
     return PostResult(post=post)
 
 
@@ -195,6 +197,7 @@ async def delete_post(context: Context, raw_post_id: str) -> OkResult:
         await asyncio.gather(
             stores.likes.delete_for_post(post.id), stores.comments.delete_for_post(post.id)
         )
+        await fanout.enqueue(context.services, "unpush", post.id, viewer.id)
     return OkResult(ok=True)
 
 

@@ -5,15 +5,21 @@ from __future__ import annotations
 import strawberry
 
 from resolvers import comment as comment_resolvers
+from resolvers import feed as feed_resolvers
 from resolvers import follow as follow_resolvers
 from resolvers import post as post_resolvers
 from resolvers import user as user_resolvers
 from resolvers.errors import BadUserInput
+from resolvers.feed import FeedOrder
 from resolvers.ids import parse_global_id
 from resolvers.pagination import DEFAULT_PAGE_SIZE
 from schema.types.common import Connection, Info, Node, to_connection
 from schema.types.post import Comment, Hashtag, Post
 from schema.types.user import User
+
+# Registered for GraphQL; annotations use the resolvers' enum itself.
+strawberry.enum(FeedOrder, name="FeedOrder")
+EXPLORE_PAGE_SIZE = 24  # the contract's default: a grid of 3 x 8
 
 
 @strawberry.type
@@ -53,6 +59,27 @@ class Query:
     ) -> Connection[User]:
         users = await user_resolvers.search_users(info.context, query, first)
         return to_connection(user_resolvers.search_page(users), User.wrap)
+
+    @strawberry.field(
+        description="The home feed: posts of the accounts the viewer follows and the "
+        "viewer's own, ranked unless `order: CHRONOLOGICAL`."
+    )
+    async def feed(
+        self,
+        info: Info,
+        first: int | None = DEFAULT_PAGE_SIZE,
+        after: str | None = None,
+        order: FeedOrder = FeedOrder.RANKED,
+    ) -> Connection[Post]:
+        page = await feed_resolvers.feed(info.context, first, after, order)
+        return to_connection(page, Post.wrap)
+
+    @strawberry.field(description="Recommended posts from accounts the viewer does not follow.")
+    async def explore(
+        self, info: Info, first: int | None = EXPLORE_PAGE_SIZE, after: str | None = None
+    ) -> Connection[Post]:
+        page = await feed_resolvers.explore(info.context, first, after)
+        return to_connection(page, Post.wrap)
 
     @strawberry.field(description="A hashtag (without '#', any case); null when never used.")
     async def hashtag(self, info: Info, name: str) -> Hashtag | None:

@@ -49,7 +49,7 @@ class FollowStore:
         await self._follows.create_indexes(
             [
                 IndexModel([("follower_id", ASCENDING), ("followee_id", ASCENDING)], unique=True),
-                IndexModel([("followee_id", ASCENDING), ("state", ASCENDING), ("_id", DESCENDING)]),
+                IndexModel([("followee_id", ASCENDING), ("state", ASCENDING), ("_id", ASCENDING)]),
                 IndexModel([("follower_id", ASCENDING), ("state", ASCENDING), ("_id", DESCENDING)]),
             ]
         )
@@ -142,6 +142,37 @@ class FollowStore:
             query["_id"] = {"$lt": before_id}
         cursor = self._follows.find(query).sort("_id", DESCENDING).limit(limit)
         return [_record(document) async for document in cursor]
+
+    async def follower_ids(
+        self, followee_id: int, *, after_id: int, limit: int
+    ) -> list[tuple[int, int]]:
+        """(follow id, follower id) of approved followers, oldest follow first, after
+        `after_id`: fan-out pages through them in this order."""
+        cursor = (
+            self._follows.find(
+                {
+                    "followee_id": followee_id,
+                    "state": FollowState.FOLLOWING.value,
+                    "_id": {"$gt": after_id},
+                },
+                {"follower_id": 1},
+            )
+            .sort("_id", ASCENDING)
+            .limit(limit)
+        )
+        return [(document["_id"], document["follower_id"]) async for document in cursor]
+
+    async def followee_ids(self, follower_id: int, *, limit: int) -> list[int]:
+        """Accounts `follower_id` follows (approved), most recent follows first."""
+        cursor = (
+            self._follows.find(
+                {"follower_id": follower_id, "state": FollowState.FOLLOWING.value},
+                {"followee_id": 1},
+            )
+            .sort("_id", DESCENDING)
+            .limit(limit)
+        )
+        return [document["followee_id"] async for document in cursor]
 
     async def pending_requests_to(self, followee_id: int) -> list[FollowRecord]:
         cursor = self._follows.find(

@@ -45,3 +45,9 @@ class IdGenerator:
 def id_to_datetime(record_id: int) -> datetime:
     milliseconds = (record_id >> (WORKER_BITS + SEQUENCE_BITS)) + EPOCH_MS
     return datetime.fromtimestamp(milliseconds / 1000, tz=UTC)
+
+
+def id_for_time(moment: datetime) -> int:
+    """The smallest id made at `moment`: a keyset bound for "newer than"."""
+    milliseconds = int(moment.timestamp() * 1000) - EPOCH_MS
+    return max(milliseconds, 0) << (WORKER_BITS + SEQUENCE_BITS)

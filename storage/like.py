@@ -46,6 +46,15 @@ class LikeStore:
     async def delete_for_post(self, post_id: int) -> None:
         await self._likes.delete_many({"post_id": post_id})
 
+    async def recent_post_ids_liked_by(self, user_ids: list[int], *, limit: int) -> list[int]:
+        """Posts the users liked lately, newest like first: Explore's social candidates."""
+        cursor = (
+            self._likes.find({"user_id": {"$in": user_ids}}, {"post_id": 1})
+            .sort("_id", DESCENDING)
+            .limit(limit)
+        )
+        return list(dict.fromkeys([int(document["post_id"]) async for document in cursor]))
+
     async def liked(self, user_id: int, post_ids: Iterable[int]) -> set[int]:
         """Those of `post_ids` that `user_id` likes."""
         pairs = [(user_id, post_id) for post_id in dict.fromkeys(post_ids)]

@@ -111,6 +111,7 @@ class PostStore:
             [
                 IndexModel([("author_id", ASCENDING), ("_id", DESCENDING)]),
                 IndexModel([("hashtags", ASCENDING), ("_id", DESCENDING)]),
+                IndexModel([("like_count", DESCENDING), ("_id", DESCENDING)]),
                 # "<author id>:<clientMutationId>", only on posts made with one.
                 IndexModel([("client_key", ASCENDING)], unique=True, sparse=True),
             ]
@@ -177,6 +178,35 @@ class PostStore:
         if before_id is not None:
             query = {**query, "_id": {"$lt": before_id}}
         cursor = self._posts.find(query).sort("_id", DESCENDING).limit(limit)
+        return [_record(document) async for document in cursor]
+
+    async def ids_by_authors(
+        self, author_ids: list[int], *, before_id: int | None, limit: int
+    ) -> list[int]:
+        """Ids of the newest posts of any of `author_ids` (feed rebuilds read only ids)."""
+        if not author_ids:
+            return []
+        query: Document = {"author_id": {"$in": author_ids}}
+        if before_id is not None:
+            query["_id"] = {"$lt": before_id}
+        cursor = self._posts.find(query, {"_id": 1}).sort("_id", DESCENDING).limit(limit)
+        return [int(document["_id"]) async for document in cursor]
+
+    async def ids_by_author(self, author_id: int, *, limit: int) -> list[int]:
+        cursor = (
+            self._posts.find({"author_id": author_id}, {"_id": 1})
+            .sort("_id", DESCENDING)
+            .limit(limit)
+        )
+        return [int(document["_id"]) async for document in cursor]
+
+    async def most_liked_since(self, since_id: int, *, limit: int) -> list[PostRecord]:
+        """Posts newer than `since_id`, most liked first: Explore's popular candidates."""
+        cursor = (
+            self._posts.find({"_id": {"$gt": since_id}})
+            .sort([("like_count", DESCENDING), ("_id", DESCENDING)])
+            .limit(limit)
+        )
         return [_record(document) async for document in cursor]
 
     async def increment_counts(self, post_id: int, **counts: int) -> None:

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 from storage.block import BlockStore
 from storage.cache import Cache, Pair, RecordT, record_cache, relation_cache
 from storage.comment import CommentRecord, CommentStore
+from storage.fanout_queue import FanoutQueue
+from storage.feed import FeedStore
 from storage.follow import FollowStore
 from storage.hashtag import HashtagStore
 from storage.like import LikeStore
@@ -16,6 +19,8 @@ from storage.redis import Redis
 from storage.session import SessionStore
 from storage.upload import UploadStore
 from storage.user import UserRecord, UserStore
+
+DEFAULT_FEED_INACTIVE_AFTER = timedelta(days=30)  # FEED_INACTIVE_DAYS
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,9 +34,18 @@ class Stores:
     likes: LikeStore
     comments: CommentStore
     hashtags: HashtagStore
+    feeds: FeedStore
+    fanout: FanoutQueue
 
     @classmethod
-    def create(cls, database: Database, redis: Redis, *, caching: bool = True) -> Stores:
+    def create(
+        cls,
+        database: Database,
+        redis: Redis,
+        *,
+        caching: bool = True,
+        feed_inactive_after: timedelta = DEFAULT_FEED_INACTIVE_AFTER,
+    ) -> Stores:
         """`caching=False` sends every read to MongoDB (the benchmark's naive baseline)."""
 
         def records(namespace: str, record_type: type[RecordT]) -> Cache[int, RecordT]:
@@ -50,6 +64,8 @@ class Stores:
             likes=LikeStore(database["likes"], relations("like")),
             comments=CommentStore(database["comments"], records("comment", CommentRecord)),
             hashtags=HashtagStore(database["hashtags"]),
+            feeds=FeedStore(redis, feed_inactive_after),
+            fanout=FanoutQueue(redis, database["outbox"]),
         )
 
     async def create_indexes(self) -> None:
@@ -63,5 +79,6 @@ class Stores:
             self.likes,
             self.comments,
             self.hashtags,
+            self.fanout,
         ):
             await store.create_indexes()

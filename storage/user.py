@@ -67,6 +67,7 @@ class UserStore:
                 IndexModel([("username_lower", ASCENDING)], unique=True),
                 IndexModel([("email", ASCENDING)], unique=True),
                 IndexModel([("display_name_lower", ASCENDING)]),
+                IndexModel([("follower_count", DESCENDING)]),
             ]
         )
 
@@ -129,6 +130,10 @@ class UserStore:
         )
         return [int(document["_id"]) async for document in cursor]
 
+    async def ids_with_more_followers_than(self, threshold: int, *, limit: int) -> list[int]:
+        cursor = self._users.find({"follower_count": {"$gt": threshold}}, {"_id": 1}).limit(limit)
+        return [int(document["_id"]) async for document in cursor]
+
     async def find_credentials(self, login: str) -> tuple[UserRecord, str] | None:
         """The account whose username or email is `login`, with its password hash."""
         field = "email" if "@" in login else "username_lower"
@@ -151,12 +156,16 @@ class UserStore:
         await self._cache.delete(user_id)
         return None if document is None else _record(document)
 
-    async def increment_counts(self, user_id: int, **counts: int) -> None:
-        """Atomically add to the counters named `<name>_count` (follower=1, following=-1)."""
-        await self._users.update_one(
-            {"_id": user_id}, {"$inc": {f"{name}_count": delta for name, delta in counts.items()}}
+    async def increment_counts(self, user_id: int, **counts: int) -> UserRecord | None:
+        """Atomically add to the counters named `<name>_count` (follower=1, following=-1);
+        returns the user as this update left them."""
+        document = await self._users.find_one_and_update(
+            {"_id": user_id},
+            {"$inc": {f"{name}_count": delta for name, delta in counts.items()}},
+            return_document=ReturnDocument.AFTER,
         )
         await self._cache.delete(user_id)
+        return None if document is None else _record(document)
 
     async def search(self, prefix: str, limit: int) -> list[UserRecord]:
         """Users whose username or display name starts with `prefix`, most followed first."""

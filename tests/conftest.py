@@ -18,6 +18,9 @@ from tests.servers import S3_TEST_CREDENTIALS, app_server, free_port, moto_s3_se
 # When set, the same tests run against this MongoDB instead of the in-memory one.
 TEST_MONGODB_URL_VARIABLE = "PICTOGRAPH_TEST_MONGODB_URL"
 S3_BUCKET = "pictograph-test-media"
+# Small enough that a test can make a "large" account: authors above it are merged into
+# feeds at read time instead of fanned out.
+TEST_FANOUT_MAX_FOLLOWERS = 5
 
 
 @pytest.fixture(scope="session")
@@ -64,6 +67,8 @@ async def serve(
         redis_url,
         port=port,
         media_dir=os.path.join(tmp, "media"),
+        fanout_in_server=True,
+        fanout_max_followers=TEST_FANOUT_MAX_FOLLOWERS,
         **settings_overrides,
     )
     async with app_server(create_app(settings), port) as url:
@@ -84,8 +89,10 @@ async def s3_server_url(
     redis_url: str, s3_endpoint: str, tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[str]:
     """The app against moto's S3 server and a real redis-server."""
+    # A Redis database of its own: its fan-out worker must not take the other app's jobs.
+    own_redis = redis_url.rsplit("/", 1)[0] + "/1"
     async with serve(
-        s3_overrides(s3_endpoint), redis_url, str(tmp_path_factory.mktemp("s3"))
+        s3_overrides(s3_endpoint), own_redis, str(tmp_path_factory.mktemp("s3"))
     ) as url:
         yield url
 

@@ -24,8 +24,6 @@ CONTRACT_PATH = Path(__file__).resolve().parents[2] / "shared" / "contract" / "o
 
 PENDING_OPERATIONS = frozenset(
     {
-        # feeds (issue 4)
-        "Feed", "Explore",
         # stories, reels, messages, notifications, realtime (later issues)
         "CreateStory", "StoryTray", "MarkStorySeen", "StoryViewers",
         "CreateReel", "Reels", "RecordReelView",

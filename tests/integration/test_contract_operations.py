@@ -277,6 +277,30 @@ async def hashtag(graphql: GraphQLClient) -> None:
     assert [edge["node"]["id"] for edge in page["posts"]["edges"]] == [post_id]
 
 
+async def feed(graphql: GraphQLClient) -> None:
+    author, reader = await graphql.sign_up(), await graphql.sign_up()
+    await run(graphql, "FollowUser", reader.token, userId=author.id)
+    older, newer = await new_post(graphql, author), await new_post(graphql, author)
+    chronological = await run(graphql, "Feed", reader.token, order="CHRONOLOGICAL")
+    assert [edge["node"]["id"] for edge in chronological["edges"]] == [newer, older]
+    ranked = await run(graphql, "Feed", reader.token, first=1)
+    assert ranked["pageInfo"]["hasNextPage"] is True
+    rest = await run(graphql, "Feed", reader.token, after=ranked["pageInfo"]["endCursor"])
+    shown = [edge["node"]["id"] for edge in ranked["edges"] + rest["edges"]]
+    assert sorted(shown) == sorted([newer, older])
+    assert ranked["edges"][0]["node"]["author"]["id"] == author.id
+
+
+async def explore(graphql: GraphQLClient) -> None:
+    author, viewer = await graphql.sign_up(), await graphql.sign_up()
+    post_id = await new_post(graphql, author)
+    for fan in [await graphql.sign_up() for _ in range(3)]:
+        await run(graphql, "LikePost", fan.token, postId=post_id)
+    page = await run(graphql, "Explore", viewer.token, first=100)
+    assert post_id in [edge["node"]["id"] for edge in page["edges"]]
+    assert all(edge["node"]["author"]["id"] != viewer.id for edge in page["edges"])
+
+
 SCENARIOS: dict[str, Callable[[GraphQLClient], Awaitable[None]]] = {
     "SignUp": sign_up,
     "LogIn": log_in,
@@ -302,6 +326,8 @@ SCENARIOS: dict[str, Callable[[GraphQLClient], Awaitable[None]]] = {
     "DeleteComment": delete_comment,
     "Comments": comments,
     "Hashtag": hashtag,
+    "Feed": feed,
+    "Explore": explore,
 }
 
 

@@ -1,0 +1,198 @@
+"""The Node clients in tests/e2e/node, driven from pytest.
+
+The frontend teams meet the API through Node packages (graphql-http's spec audit, graphql-ws's
+client), so these tests run those very packages. `npm ci` runs at most once per session, and
+only when node_modules is missing or older than package-lock.json. Node and npm missing fail
+the test with the way to install them: never a skip.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import fcntl
+import json
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import pytest
+
+NODE_DIR = Path(__file__).parent / "node"
+PACKAGE_LOCK = NODE_DIR / "package-lock.json"
+# npm writes this copy of the lock file at the end of every install: its age is the install's.
+INSTALLED_LOCK = NODE_DIR / "node_modules" / ".package-lock.json"
+MINIMUM_NODE_MAJOR = 20  # graphql-ws 6 requires it (its package.json "engines")
+INSTALL_HINT = (
+    f"Node.js {MINIMUM_NODE_MAJOR}+ and npm are needed for the Node client tests. Debian 13: "
+    "`apt-get install -y nodejs npm`; Debian 12 ships Node 18, so use NodeSource's `nodejs` "
+    "(Node 20, npm included): https://github.com/nodesource/distributions"
+)
+NPM_CI_TIMEOUT_SECONDS = 300  # four small packages; generous for a slow registry mirror
+SCRIPT_TIMEOUT_SECONDS = 30.0  # a script finishes in well under a second on a healthy server
+OUTPUT_TAIL_CHARACTERS = 3_000  # enough for a Node stack trace
+
+Requirement = Literal["MUST", "SHOULD", "MAY"]
+
+_node_modules_checked = False
+
+
+def _executable(name: str) -> str:
+    path = shutil.which(name)
+    if path is None:
+        pytest.fail(f"`{name}` is not installed. {INSTALL_HINT}")
+    return path
+
+
+def _require_node_version() -> None:
+    completed = subprocess.run(
+        [_executable("node"), "--version"], capture_output=True, text=True, check=False
+    )
+    version = completed.stdout.strip()  # "v20.20.2"
+    major = version.lstrip("v").split(".")[0]
+    if not major.isdigit() or int(major) < MINIMUM_NODE_MAJOR:
+        pytest.fail(f"`node --version` says {version or completed.stderr!r}. {INSTALL_HINT}")
+
+
+def node_modules_are_current() -> bool:
+    return (
+        INSTALLED_LOCK.exists() and INSTALLED_LOCK.stat().st_mtime >= PACKAGE_LOCK.stat().st_mtime
+    )
+
+
+def ensure_node_modules() -> None:
+    """Run `npm ci` in tests/e2e/node unless node_modules matches package-lock.json already."""
+    global _node_modules_checked
+    if _node_modules_checked:
+        return
+    _require_node_version()
+    npm = _executable("npm")
+    # Locking the lock file keeps two pytest runs in this checkout from installing at once.
+    with PACKAGE_LOCK.open("rb") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not node_modules_are_current():
+            try:
+                completed = subprocess.run(
+                    [npm, "ci", "--no-audit", "--no-fund"],
+                    cwd=NODE_DIR,
+                    capture_output=True,
+                    text=True,
+                    timeout=NPM_CI_TIMEOUT_SECONDS,
+                    check=False,
+                )
+            except subprocess.TimeoutExpired:
+                pytest.fail(f"`npm ci` in {NODE_DIR} took over {NPM_CI_TIMEOUT_SECONDS} s")
+            if completed.returncode != 0:
+                output = (completed.stdout + completed.stderr)[-OUTPUT_TAIL_CHARACTERS:]
+                pytest.fail(f"`npm ci` in {NODE_DIR} exited with {completed.returncode}:\n{output}")
+    _node_modules_checked = True
+
+
+async def run_node_script(
+    script: str,
+    *args: str,
+    stdin: object = None,
+    limit_seconds: float = SCRIPT_TIMEOUT_SECONDS,
+) -> list[Any]:
+    """Run tests/e2e/node/<script>, `stdin` sent as JSON; returns its JSON lines, parsed.
+
+    Asynchronous on purpose: the app under test serves from this same event loop.
+    """
+    ensure_node_modules()
+    process = await asyncio.create_subprocess_exec(
+        _executable("node"),
+        str(NODE_DIR / script),
+        *args,
+        cwd=NODE_DIR,
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    payload = b"" if stdin is None else json.dumps(stdin).encode()
+    try:
+        stdout, stderr = await asyncio.wait_for(process.communicate(payload), limit_seconds)
+    except TimeoutError:
+        process.kill()
+        await process.wait()
+        pytest.fail(f"node {script} {' '.join(args)} ran over {limit_seconds} s")
+    if process.returncode != 0:
+        output = (stdout + stderr).decode(errors="replace")[-OUTPUT_TAIL_CHARACTERS:]
+        pytest.fail(f"node {script} {' '.join(args)} exited with {process.returncode}:\n{output}")
+    return [json.loads(line) for line in stdout.decode().splitlines() if line.strip()]
+
+
+@dataclass(frozen=True)
+class AuditResult:
+    """One of graphql-http's server audits, as audit.mjs prints it."""
+
+    id: str
+    name: str  # starts with its requirement: "MUST accept POST requests"
+    status: Literal["ok", "error", "warn", "notice"]
+    reason: str | None
+    response: dict[str, Any] | None  # status, contentType and body of a failing audit
+
+    @property
+    def requirement(self) -> Requirement:
+        for requirement in ("MUST", "SHOULD", "MAY"):
+            if self.name.startswith(f"{requirement} "):
+                return requirement
+        raise ValueError(f"an audit name without its requirement level: {self.name!r}")
+
+    @property
+    def passed(self) -> bool:
+        return self.status == "ok"
+
+    def describe(self) -> str:
+        return f"[{self.id}] {self.name}: {self.reason} (the server answered {self.response})"
+
+
+async def audit_server(graphql_url: str) -> list[AuditResult]:
+    """graphql-http's `auditServer`: the GraphQL over HTTP spec audit of `graphql_url`."""
+    lines = await run_node_script("audit.mjs", graphql_url)
+    return [
+        AuditResult(
+            id=line["id"],
+            name=line["name"],
+            status=line["status"],
+            reason=line["reason"],
+            response=line.get("response"),
+        )
+        for line in lines
+    ]
+
+
+@dataclass(frozen=True)
+class WebSocketOutcome:
+    """What graphql-ws's client got for one operation: results, errors, or a close."""
+
+    results: list[dict[str, Any]] | None = None  # the operation ran: its execution results
+    errors: list[dict[str, Any]] | None = None  # the server refused it (an `error` message)
+    close_code: int | None = None  # the socket closed first (4403: connection_init refused)
+    close_reason: str | None = None
+
+
+async def execute_over_websocket(
+    ws_url: str,
+    query: str,
+    *,
+    variables: dict[str, Any] | None = None,
+    connection_params: dict[str, Any] | None = None,
+    take: int | None = None,
+) -> WebSocketOutcome:
+    """Run one operation with graphql-ws's `createClient` (graphql-transport-ws)."""
+    request: dict[str, Any] = {"query": query}
+    if variables is not None:
+        request["variables"] = variables
+    if connection_params is not None:
+        request["connectionParams"] = connection_params
+    if take is not None:
+        request["take"] = take
+    [outcome] = await run_node_script("ws_client.mjs", ws_url, stdin=request)
+    closed = outcome.get("closed") or {}
+    return WebSocketOutcome(
+        results=outcome.get("results"),
+        errors=outcome.get("errors"),
+        close_code=closed.get("code"),
+        close_reason=closed.get("reason"),
+    )
