@@ -58,7 +58,12 @@ async def feed(
     size = page_size(first, DEFAULT_PAGE_SIZE)
     if order is FeedOrder.CHRONOLOGICAL:
         return await _chronological(context, viewer, size, after)
-    return await _ranked_page(context, viewer, "feed", size, after)
+    try:
+        return await _ranked_page(context, viewer, "feed", size, after)
+    except RedisError as error:
+        # Ranked windows live in Redis: without it, the newest posts, from MongoDB.
+        logger.warning("ranked feed unavailable, serving it chronologically: %s", error)
+        return await _chronological(context, viewer, size, None)
 
 
 async def explore(context: Context, first: int | None, after: str | None) -> Page[PostRecord]:

@@ -45,9 +45,12 @@ class FanoutJob:
 
 
 class FanoutQueue:
-    def __init__(self, redis: Redis, outbox: Collection) -> None:
+    def __init__(
+        self, redis: Redis, outbox: Collection, *, claim_idle_ms: int = FANOUT_CLAIM_IDLE_MS
+    ) -> None:
         self._redis = redis
         self._outbox = outbox
+        self._claim_idle_ms = claim_idle_ms
 
     async def create_indexes(self) -> None:
         await self._outbox.create_indexes([IndexModel([("created_at", ASCENDING)])])
@@ -93,7 +96,7 @@ class FanoutQueue:
     async def claim_stale(self, consumer: str, *, count: int) -> list[tuple[str, FanoutJob]]:
         """Jobs left pending by a worker that stopped, now this consumer's."""
         claimed: Any = await self._redis.xautoclaim(
-            STREAM, GROUP, consumer, min_idle_time=FANOUT_CLAIM_IDLE_MS, start_id="0-0", count=count
+            STREAM, GROUP, consumer, min_idle_time=self._claim_idle_ms, start_id="0-0", count=count
         )
         _, entries, _ = claimed
         return [

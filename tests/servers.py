@@ -34,38 +34,45 @@ def free_port() -> int:
         return port
 
 
-@contextmanager
-def redis_server() -> Iterator[str]:
-    """A throwaway `redis-server` (Debian package; `make test` installs it)."""
-    binary = shutil.which("redis-server")
-    if binary is None:
-        pytest.fail("redis-server is not installed: run `make test`, which installs it")
-    port = free_port()
-    with tempfile.TemporaryDirectory() as directory:
-        process = subprocess.Popen(
-            [
-                binary,
-                "--port",
-                str(port),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-                "--dir",
-                directory,
-            ],
+class RedisProcess:
+    """A throwaway `redis-server` (Debian package; `make test` installs it) on a fixed port,
+    which a test may stop and start again to play an outage."""
+
+    def __init__(self, directory: str) -> None:
+        binary = shutil.which("redis-server")
+        if binary is None:
+            pytest.fail("redis-server is not installed: run `make test`, which installs it")
+        self._binary = binary
+        self._directory = directory
+        self.port = free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self._process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        self._process = subprocess.Popen(
+            [self._binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+             "--appendonly", "no", "--dir", self._directory],
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
-        )
-        url = f"redis://127.0.0.1:{port}/0"
+        )  # fmt: skip
+        _wait_for_redis(self.url, self._process)
+
+    def stop(self) -> None:
+        if self._process is not None:
+            self._process.terminate()
+            self._process.wait(timeout=10)
+            self._process = None
+
+
+@contextmanager
+def redis_server() -> Iterator[str]:
+    with tempfile.TemporaryDirectory() as directory:
+        server = RedisProcess(directory)
+        server.start()
         try:
-            _wait_for_redis(url, process)
-            yield url
+            yield server.url
         finally:
-            process.terminate()
-            process.wait(timeout=10)
+            server.stop()
 
 
 def _wait_for_redis(url: str, process: subprocess.Popen[bytes]) -> None:
