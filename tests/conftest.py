@@ -11,7 +11,10 @@ import httpx
 import pytest
 
 from app.main import create_app
+from app.services import Runtime, open_runtime
 from app.settings import Settings
+from resolvers.context import Services
+from storage.user import UserRecord
 from tests.client import GraphQLClient
 from tests.servers import S3_TEST_CREDENTIALS, app_server, free_port, moto_s3_server, redis_server
 
@@ -95,6 +98,25 @@ async def s3_server_url(
         s3_overrides(s3_endpoint), own_redis, str(tmp_path_factory.mktemp("s3"))
     ) as url:
         yield url
+
+
+@pytest.fixture
+async def runtime(redis_url: str) -> AsyncIterator[Runtime]:
+    """The app's services without its HTTP layer, for tests that drive resolvers or stores."""
+    async with open_runtime(make_settings(redis_url)) as runtime:
+        yield runtime
+
+
+async def insert_user(services: Services) -> UserRecord:
+    """An account written straight through the store (no password: it never logs in)."""
+    user_id = services.ids.next_id()
+    return await services.stores.users.insert(
+        user_id=user_id,
+        username=f"direct_{user_id}",
+        email=f"direct_{user_id}@example.com",
+        password_hash="unused",
+        created_at=services.clock(),
+    )
 
 
 @pytest.fixture(scope="session")

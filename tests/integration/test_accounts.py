@@ -5,16 +5,15 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import uuid
-from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
 
 import pytest
 
-from app.services import Runtime, open_runtime
+from app.services import Runtime
 from resolvers.viewer import authenticate
 from tests.client import TEST_PASSWORD, GraphQLClient
-from tests.conftest import make_settings
+from tests.conftest import insert_user
 
 SIGN_UP = """
 mutation ($username: String!, $email: String!, $password: String!) {
@@ -37,7 +36,7 @@ mutation ($input: UpdateProfileInput!) {
 }"""
 
 
-def unique_name(prefix: str = "acct") -> Any:
+def unique_name(prefix: str = "acct") -> str:
     return f"{prefix}_{uuid.uuid4().hex[:10]}"
 
 
@@ -192,21 +191,9 @@ async def test_a_bad_authorization_header_is_unauthenticated(
     assert error_code(response.json()) == "UNAUTHENTICATED"
 
 
-@pytest.fixture
-async def runtime(redis_url: str) -> AsyncIterator[Runtime]:
-    async with open_runtime(make_settings(redis_url)) as runtime:
-        yield runtime
-
-
 async def test_a_token_stops_working_when_it_expires(runtime: Runtime) -> None:
     services = runtime.services
-    user = await services.stores.users.insert(
-        user_id=services.ids.next_id(),
-        username=unique_name(),
-        email=f"{unique_name()}@example.com",
-        password_hash="unused",
-        created_at=services.clock(),
-    )
+    user = await insert_user(services)
     now = services.clock()
     token = await services.stores.sessions.create(
         user.id, now=now, expires_at=now + timedelta(days=30)

@@ -7,13 +7,12 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
 import pytest
 
-from app.services import Runtime, open_runtime
+from app.services import Runtime
 from loaders import Loaders
 from resolvers.context import Context
 from resolvers.errors import FieldError
@@ -21,8 +20,7 @@ from resolvers.ids import to_global_id
 from resolvers.media import checked_uploads
 from resolvers.upload import UPLOAD_LIFETIME, create_upload
 from tests.client import GraphQLClient
-from tests.conftest import make_settings
-from tests.integration.test_accounts import unique_name
+from tests.conftest import insert_user
 from tests.media import decoded, decompression_bomb, jpeg, png_with_transparency
 
 VIEWER_POSTS = "{ viewer { postCount posts { edges { node { id } } } } }"
@@ -251,21 +249,9 @@ async def test_a_failed_post_leaves_its_good_uploads_usable(graphql: GraphQLClie
     assert data["createPost"]["errors"] == []
 
 
-@pytest.fixture
-async def runtime(redis_url: str) -> AsyncIterator[Runtime]:
-    async with open_runtime(make_settings(redis_url)) as runtime:
-        yield runtime
-
-
 async def test_an_expired_upload_is_refused(runtime: Runtime) -> None:
     services = runtime.services
-    user = await services.stores.users.insert(
-        user_id=services.ids.next_id(),
-        username=unique_name(),
-        email=f"{unique_name()}@example.com",
-        password_hash="unused",
-        created_at=services.clock(),
-    )
+    user = await insert_user(services)
     context = Context(
         services=services, loaders=Loaders.create(services.stores, user.id), viewer=user
     )
