@@ -1,0 +1,193 @@
+"""The ceiling for the stack the customer fixed: strawberry executing the read-path page over
+pre-built objects (plain attribute fields, no loaders, no I/O), against graphql-core over
+dicts, in one run. It tells how much of the read path's gap to graphql-core strawberry alone
+accounts for.
+
+Run: `.venv/bin/python -m bench.strawberry_ceiling`
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import strawberry
+from graphql import build_schema as build_sdl_schema
+from graphql import execute, parse
+
+from bench.read_path import DEFAULT_SIZES
+
+REQUESTS = 300
+POSTS = max(DEFAULT_SIZES)
+QUERY = """
+query Page($first: Int!) {
+  hashtag(name: "x") {
+    posts(first: $first) {
+      edges { cursor node { ...PostCard } }
+      pageInfo { hasNextPage endCursor }
+    }
+  }
+}
+fragment UserChip on User { id username displayName avatarUrl }
+fragment PostCard on Post {
+  id caption createdAt
+  author { ...UserChip }
+  media { id type url width height }
+  likeCount commentCount viewerHasLiked
+  comments(first: 2) { edges { node { id text author { id username } } } }
+}
+"""
+
+
+@strawberry.type
+class User:
+    id: strawberry.ID
+    username: str
+    display_name: str
+    avatar_url: str | None
+
+
+@strawberry.type
+class Media:
+    id: strawberry.ID
+    type: str
+    url: str
+    width: int
+    height: int
+
+
+@strawberry.type
+class Comment:
+    id: strawberry.ID
+    text: str
+    author: User
+
+
+@strawberry.type
+class CommentEdge:
+    node: Comment
+
+
+@strawberry.type
+class CommentConnection:
+    edges: list[CommentEdge]
+
+
+@strawberry.type
+class Post:
+    id: strawberry.ID
+    caption: str
+    created_at: datetime
+    author: User
+    media: list[Media]
+    like_count: int
+    comment_count: int
+    viewer_has_liked: bool
+    preview: strawberry.Private[CommentConnection]
+
+    @strawberry.field
+    def comments(self, first: int) -> CommentConnection:
+        return self.preview
+
+
+@strawberry.type
+class PostEdge:
+    cursor: str
+    node: Post
+
+
+@strawberry.type
+class PageInfo:
+    has_next_page: bool
+    end_cursor: str | None
+
+
+@strawberry.type
+class PostConnection:
+    edges: list[PostEdge]
+    page_info: PageInfo
+
+
+@strawberry.type
+class Hashtag:
+    all_posts: strawberry.Private[list[PostEdge]]
+
+    @strawberry.field
+    def posts(self, first: int) -> PostConnection:
+        return PostConnection(
+            edges=self.all_posts[:first], page_info=PageInfo(has_next_page=True, end_cursor="c")
+        )
+
+
+def user(number: int) -> User:
+    return User(
+        id=strawberry.ID(f"u{number}"), username=f"u{number}", display_name="", avatar_url=None
+    )
+
+
+def post_edges() -> list[PostEdge]:
+    edges = []
+    for number in range(POSTS):
+        comments = [
+            CommentEdge(
+                node=Comment(id=strawberry.ID(f"c{number}.{k}"), text="nice", author=user(k))
+            )
+            for k in range(2)
+        ]
+        post = Post(
+            id=strawberry.ID(f"p{number}"),
+            caption="a caption",
+            created_at=datetime.now(UTC),
+            author=user(number),
+            media=[Media(id=strawberry.ID(f"m{number}"), type="IMAGE", url="u", width=1, height=1)],
+            like_count=1,
+            comment_count=3,
+            viewer_has_liked=False,
+            preview=CommentConnection(edges=comments),
+        )
+        edges.append(PostEdge(cursor=f"c{number}", node=post))
+    return edges
+
+
+async def requests_per_second(run: Callable[[], Awaitable[object]]) -> float:
+    for _ in range(5):
+        await run()
+    started = time.perf_counter()
+    for _ in range(REQUESTS):
+        await run()
+    return REQUESTS / (time.perf_counter() - started)
+
+
+async def main() -> None:
+    edges = post_edges()
+
+    @strawberry.type
+    class Query:
+        @strawberry.field
+        def hashtag(self, name: str) -> Hashtag:
+            return Hashtag(all_posts=edges)
+
+    schema = strawberry.Schema(Query)
+    sdl_schema, document = build_sdl_schema(schema.as_str()), parse(QUERY)
+    print("posts  strawberry req/s  graphql-core req/s  ratio")
+    for size in DEFAULT_SIZES:
+        result = await schema.execute(QUERY, variable_values={"first": size})
+        assert result.errors is None, result.errors
+        data: Any = result.data
+
+        async def strawberry_request(size: int = size) -> object:
+            return await schema.execute(QUERY, variable_values={"first": size})
+
+        async def graphql_core_request(size: int = size, data: Any = data) -> object:
+            return execute(sdl_schema, document, root_value=data, variable_values={"first": size})
+
+        ours = await requests_per_second(strawberry_request)
+        ceiling = await requests_per_second(graphql_core_request)
+        print(f"{size:5}  {ours:17.0f}  {ceiling:18.0f}  {ours / ceiling:5.2f}")
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
