@@ -6,6 +6,7 @@ posts are merged into each reader's feed at read time (the hybrid large networks
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 
@@ -44,12 +45,19 @@ async def run_job(services: Services, job: FanoutJob) -> None:
 
 
 async def _follower_pages(services: Services, author_id: int) -> AsyncIterator[list[int]]:
-    after_id = 0
-    while rows := await services.stores.follows.follower_ids(
-        author_id, after_id=after_id, limit=FOLLOWERS_PAGE
-    ):
+    """The author's followers a page at a time; the next page is read from MongoDB while the
+    caller writes the current one to Redis, so page reads add nothing to the wall time."""
+    follows = services.stores.follows
+
+    def read(after_id: int) -> asyncio.Task[list[tuple[int, int]]]:
+        return asyncio.ensure_future(
+            follows.follower_ids(author_id, after_id=after_id, limit=FOLLOWERS_PAGE)
+        )
+
+    upcoming = read(0)
+    while rows := await upcoming:
+        upcoming = read(rows[-1][0])
         yield [follower_id for _, follower_id in rows]
-        after_id = rows[-1][0]
 
 
 async def large_account_ids(services: Services) -> list[int]:
@@ -67,15 +75,23 @@ async def large_account_ids(services: Services) -> list[int]:
 
 
 async def follower_count_changed(services: Services, user: UserRecord, delta: int) -> None:
-    """Refresh the list of large accounts at once when `user` just crossed the threshold."""
+    """Refresh the list of large accounts at once when `user` just crossed the threshold.
+
+    An account falling below it is no longer merged at read time, and the posts it made
+    while large were never fanned out: they are fanned out now, so they stay in the feeds.
+    """
     threshold = services.fanout_max_followers
     crossed_up = delta > 0 and user.follower_count == threshold + 1
     crossed_down = delta < 0 and user.follower_count == threshold
-    if crossed_up or crossed_down:
-        try:
-            await services.stores.feeds.forget_ids(_large_accounts_key(services))
-        except RedisError as error:  # the list expires by itself soon after
-            logger.warning("large-account list not refreshed: %s", error)
+    if not (crossed_up or crossed_down):
+        return
+    try:
+        await services.stores.feeds.forget_ids(_large_accounts_key(services))
+    except RedisError as error:  # the list expires by itself soon after
+        logger.warning("large-account list not refreshed: %s", error)
+    if crossed_down:
+        for post_id in await services.stores.posts.ids_by_author(user.id, limit=MERGE_ON_FOLLOW):
+            await enqueue(services, "push", post_id, user.id)
 
 
 def _large_accounts_key(services: Services) -> str:

@@ -93,6 +93,19 @@ async def test_a_large_accounts_posts_are_merged_at_read_time(graphql: GraphQLCl
         assert post_id in await feed_ids(graphql, fan)  # at once: no fan-out to wait for
 
 
+async def test_posts_of_an_account_that_falls_below_the_threshold_stay_in_feeds(
+    graphql: GraphQLClient,
+) -> None:
+    star = await graphql.sign_up()
+    fans = [await follower_of(graphql, star) for _ in range(TEST_FANOUT_MAX_FOLLOWERS + 1)]
+    post_id = await post(graphql, star)  # merged at read time: the star is large
+
+    await graphql.data(UNFOLLOW, {"id": star.id}, token=fans[0].token)  # no longer large
+
+    for fan in fans[1:]:
+        await eventually_in_feed(graphql, fan, post_id)
+
+
 async def test_following_merges_recent_posts_and_unfollowing_removes_them(
     graphql: GraphQLClient,
 ) -> None:
