@@ -26,7 +26,6 @@ import asyncio
 import dataclasses
 import gc
 import os
-import statistics
 import time
 import uuid
 from collections.abc import Iterable
@@ -42,6 +41,7 @@ from app.settings import Settings
 from bench.dataset import POST_PAGE_QUERY
 from bench.fanout import CONSOLE_WIDTH, command_stats
 from bench.roundtrips import CountingDatabase, RoundTrips
+from bench.stats import LatencyStats
 from loaders import Loaders
 from resolvers.context import Context, Services
 from resolvers.fanout import LARGE_ACCOUNTS_LIMIT
@@ -92,7 +92,7 @@ class Scenario:
 
 
 @dataclasses.dataclass
-class Measurement:
+class Measurement(LatencyStats):
     scenario: Scenario
     order: str
     edges: int
@@ -100,14 +100,6 @@ class Measurement:
     mongo_round_trips: int
     redis_commands: int
     latencies: list[float]
-
-    @property
-    def p50_ms(self) -> float:
-        return statistics.median(self.latencies) * 1000
-
-    @property
-    def p99_ms(self) -> float:
-        return statistics.quantiles(self.latencies, n=100)[98] * 1000
 
 
 # --- the dataset ---------------------------------------------------------------------------

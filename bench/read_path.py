@@ -16,7 +16,6 @@ import asyncio
 import dataclasses
 import gc
 import os
-import statistics
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -32,6 +31,7 @@ from app.services import open_runtime
 from app.settings import Settings
 from bench.dataset import POST_PAGE_QUERY, PostPage, make_post_page
 from bench.roundtrips import CountingDatabase, RoundTrips
+from bench.stats import LatencyStats
 from loaders import Loaders
 from resolvers.context import Context, Services
 from schema import build_schema
@@ -45,23 +45,11 @@ SCHEMA = build_schema(mask_errors=False)
 
 
 @dataclasses.dataclass
-class Measurement:
+class Measurement(LatencyStats):
     name: str
     size: int
     round_trips: int
     latencies: list[float]
-
-    @property
-    def p50_ms(self) -> float:
-        return statistics.median(self.latencies) * 1000
-
-    @property
-    def p99_ms(self) -> float:
-        return statistics.quantiles(self.latencies, n=100)[98] * 1000
-
-    @property
-    def requests_per_second(self) -> float:
-        return len(self.latencies) / sum(self.latencies)
 
 
 async def measure(

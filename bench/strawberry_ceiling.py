@@ -18,28 +18,11 @@ import strawberry
 from graphql import build_schema as build_sdl_schema
 from graphql import execute, parse
 
+from bench.dataset import POST_PAGE_QUERY as QUERY
 from bench.read_path import DEFAULT_SIZES
 
 REQUESTS = 300
 POSTS = max(DEFAULT_SIZES)
-QUERY = """
-query Page($first: Int!) {
-  hashtag(name: "x") {
-    posts(first: $first) {
-      edges { cursor node { ...PostCard } }
-      pageInfo { hasNextPage endCursor }
-    }
-  }
-}
-fragment UserChip on User { id username displayName avatarUrl }
-fragment PostCard on Post {
-  id caption createdAt
-  author { ...UserChip }
-  media { id type url width height }
-  likeCount commentCount viewerHasLiked
-  comments(first: 2) { edges { node { id text author { id username } } } }
-}
-"""
 
 
 @strawberry.type
@@ -174,15 +157,17 @@ async def main() -> None:
     sdl_schema, document = build_sdl_schema(schema.as_str()), parse(QUERY)
     print("posts  strawberry req/s  graphql-core req/s  ratio")
     for size in DEFAULT_SIZES:
-        result = await schema.execute(QUERY, variable_values={"first": size})
+        result = await schema.execute(QUERY, variable_values={"tag": "x", "first": size})
         assert result.errors is None, result.errors
         data: Any = result.data
 
         async def strawberry_request(size: int = size) -> object:
-            return await schema.execute(QUERY, variable_values={"first": size})
+            return await schema.execute(QUERY, variable_values={"tag": "x", "first": size})
 
         async def graphql_core_request(size: int = size, data: Any = data) -> object:
-            return execute(sdl_schema, document, root_value=data, variable_values={"first": size})
+            return execute(
+                sdl_schema, document, root_value=data, variable_values={"tag": "x", "first": size}
+            )
 
         ours = await requests_per_second(strawberry_request)
         ceiling = await requests_per_second(graphql_core_request)
