@@ -2,19 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 from resolvers.context import Context
-from resolvers.errors import ErrorCode, FieldError
+from resolvers.errors import ErrorCode, FieldError, OkResult
 from resolvers.follow import remove_follow
 from resolvers.ids import parse_typed_id
 from resolvers.viewer import require_viewer
-
-
-@dataclass(frozen=True, slots=True)
-class OkResult:
-    ok: bool = False
-    errors: list[FieldError] = field(default_factory=list)
 
 
 async def _target_id(context: Context, raw_user_id: str) -> int | FieldError:

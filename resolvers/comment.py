@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from resolvers.block import OkResult
 from resolvers.context import Context
-from resolvers.errors import ErrorCode, FieldError
+from resolvers.errors import ErrorCode, FieldError, OkResult
 from resolvers.ids import parse_typed_id
 from resolvers.like import reload_post
 from resolvers.pagination import DEFAULT_PAGE_SIZE, Page, decode_cursor, keyset_page, page_size

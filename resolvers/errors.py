@@ -9,7 +9,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import ClassVar
 
@@ -30,6 +30,14 @@ class FieldError:
     code: ErrorCode
     field: str | None  # the input field as the client named it (camelCase)
     message: str
+
+
+@dataclass(frozen=True, slots=True)
+class OkResult:
+    """The result of a mutation that returns nothing but whether it happened."""
+
+    ok: bool = False
+    errors: list[FieldError] = field(default_factory=list)
 
 
 class PublicError(GraphQLError):

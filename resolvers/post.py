@@ -7,9 +7,8 @@ import re
 from dataclasses import dataclass, field
 
 from resolvers import fanout
-from resolvers.block import OkResult
 from resolvers.context import Context
-from resolvers.errors import ErrorCode, FieldError
+from resolvers.errors import ErrorCode, FieldError, OkResult
 from resolvers.ids import parse_typed_id
 from resolvers.images import render_post_image
 from resolvers.media import checked_uploads, store_image
@@ -22,7 +21,7 @@ from storage.user import UserRecord
 
 MAX_MEDIA_PER_POST = 10  # Instagram's carousel limit
 MAX_CAPTION_LENGTH = 2_200  # as Instagram
-MAX_CLIENT_MUTATION_ID_LENGTH = 64
+MAX_CLIENT_MUTATION_ID_LENGTH = 64  # room for a UUID or a client timestamp and counter
 MAX_HASHTAGS = 30  # as Instagram: more is spam
 MAX_MENTIONS = 20  # as Instagram
 HASHTAG_PATTERN = re.compile(r"#(\w{1,100})")

@@ -9,9 +9,8 @@ from typing import Generic, TypeAlias, TypeVar, cast
 import strawberry
 from strawberry import relay
 
-from resolvers.block import OkResult
 from resolvers.context import Context
-from resolvers.errors import ErrorCode, FieldError
+from resolvers.errors import ErrorCode, FieldError, OkResult
 from resolvers.pagination import Page
 
 Info: TypeAlias = strawberry.Info[Context, None]
