@@ -94,6 +94,11 @@ async def follower_count_changed(services: Services, user: UserRecord, delta: in
             await enqueue(services, "push", post_id, user.id)
 
 
+def followed_large_key(viewer_id: int) -> str:
+    """The viewer's cached share of the large accounts (see resolvers/feed.py)."""
+    return f"followed-large:{viewer_id}"
+
+
 def _large_accounts_key(services: Services) -> str:
     return f"large-accounts:{services.fanout_max_followers}"
 
@@ -107,6 +112,7 @@ async def merge_followee(services: Services, follower_id: int, followee_id: int)
     try:
         recent = await services.stores.posts.ids_by_author(followee_id, limit=MERGE_ON_FOLLOW)
         await services.stores.feeds.merge(follower_id, recent)
+        await services.stores.feeds.forget_ids(followed_large_key(follower_id))
     except RedisError as error:  # the feed is rebuildable, and reads filter by follows
         logger.warning("feed merge skipped: %s", error)
 
@@ -116,5 +122,6 @@ async def unmerge_followee(services: Services, follower_id: int, followee_id: in
     try:
         posts = await services.stores.posts.ids_by_author(followee_id, limit=FEED_MAX_ITEMS)
         await services.stores.feeds.unmerge(follower_id, posts)
+        await services.stores.feeds.forget_ids(followed_large_key(follower_id))
     except RedisError as error:
         logger.warning("feed unmerge skipped: %s", error)

@@ -11,6 +11,7 @@ see are shown.
 from __future__ import annotations
 
 import logging
+import zlib
 from datetime import timedelta
 from enum import StrEnum
 
@@ -185,10 +186,23 @@ async def _ids_from_mongodb(
 
 
 async def _followed_large_accounts(context: Context, viewer: UserRecord) -> list[int]:
-    large = await fanout.large_account_ids(context.services)
+    """The large accounts the viewer follows, cached per viewer with a checksum of the list
+    it was taken from: a changed list, or a follow of the viewer's, recomputes it. Without
+    it, every read would look up the viewer's follow of every large account."""
+    services = context.services
+    large = await fanout.large_account_ids(services)
+    checksum = zlib.crc32(",".join(map(str, large)).encode())
+    key = fanout.followed_large_key(viewer.id)
+    cached = await services.stores.feeds.cached_ids(key)
+    if cached and cached[0] == checksum:
+        return cached[1:]
     states = await context.loaders.follow_state_by_user_id.load_many(large)
     followed = zip(large, states, strict=True)
-    return [account for account, state in followed if state is FollowState.FOLLOWING]
+    ids = [account for account, state in followed if state is FollowState.FOLLOWING]
+    await services.stores.feeds.cache_ids(
+        key, [checksum, *ids], ttl_seconds=fanout.LARGE_ACCOUNTS_TTL_SECONDS
+    )
+    return ids
 
 
 async def _explore_ids(context: Context, viewer: UserRecord) -> list[int]:
