@@ -102,10 +102,9 @@ class GraphQLView(GraphQL[Context, None]):
         self, request: Request, result: ExecutionResult
     ) -> GraphQLHTTPResponse:
         response = await super().process_result(request, result)
-        if isinstance(result, PreExecutionError) and prefers_graphql_response_json(
-            request.headers.get("accept")
-        ):
-            # A request error (parse, validation, variables): nothing ran, so no `data` entry.
+        if isinstance(result, PreExecutionError):
+            # A request error (parse, validation, variables): nothing ran, so, as the GraphQL
+            # spec says, no `data` entry (create_response then answers 400 where it may).
             response.pop("data", None)
         return response
 

@@ -17,6 +17,7 @@ from strawberry.extensions import (
 from strawberry.extensions.max_aliases import create_validator as max_aliases_rule
 from strawberry.extensions.query_depth_limiter import create_validator as depth_rule
 from strawberry.schema.config import StrawberryConfig
+from strawberry.types import ExecutionContext
 
 from schema.mutation import Mutation
 from schema.query import Query
@@ -63,8 +64,19 @@ def _extensions(mask_errors: bool) -> list[Callable[[], SchemaExtension]]:
     return extensions
 
 
+class PictographSchema(strawberry.Schema):
+    def process_errors(
+        self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
+    ) -> None:
+        """Log only internal errors: an invalid query or an UNAUTHENTICATED field is the
+        client's business, answered in the response, and would drown the real ones."""
+        super().process_errors(
+            [error for error in errors if _is_internal(error)], execution_context
+        )
+
+
 def build_schema(*, mask_errors: bool) -> strawberry.Schema:
-    return strawberry.Schema(
+    return PictographSchema(
         query=Query,
         mutation=Mutation,
         types=[User, Post, Comment],

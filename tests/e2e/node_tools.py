@@ -29,7 +29,9 @@ INSTALL_HINT = (
     "`apt-get install -y nodejs npm`; Debian 12 ships Node 18, so use NodeSource's `nodejs` "
     "(Node 20, npm included): https://github.com/nodesource/distributions"
 )
-NPM_CI_TIMEOUT_SECONDS = 300  # four small packages; generous for a slow registry mirror
+NPM_CI_TIMEOUT_SECONDS = (
+    300  # the few packages of package.json; generous for a slow registry mirror
+)
 SCRIPT_TIMEOUT_SECONDS = 30.0  # a script finishes in well under a second on a healthy server
 OUTPUT_TAIL_CHARACTERS = 3_000  # enough for a Node stack trace
 
@@ -196,3 +198,91 @@ async def execute_over_websocket(
         close_code=closed.get("code"),
         close_reason=closed.get("reason"),
     )
+
+
+ApolloStepKind = Literal["query", "mutate", "watchQuery", "fetchMore", "extractCache"]
+
+
+@dataclass(frozen=True)
+class ApolloStep:
+    """One call on the Apollo client: `watchQuery` keeps watching, `fetchMore` pages it,
+    `extractCache` returns the normalised cache as its data."""
+
+    kind: ApolloStepKind
+    document: str | None = None  # the operation's text; fetchMore reuses the watched one
+    variables: dict[str, Any] | None = None
+    fetch_policy: str | None = None  # Apollo's own default (cache-first) when None
+    connection: str | None = None  # fetchMore: the root field whose pageInfo.endCursor it pages
+
+
+@dataclass(frozen=True)
+class HttpExchange:
+    """One HTTP request that Apollo's HttpLink made, and what came back."""
+
+    accept: str | None
+    status: int
+    content_type: str | None
+
+
+@dataclass(frozen=True)
+class ApolloOutcome:
+    """What Apollo Client handed the application for one step: a result, or an ApolloError."""
+
+    kind: ApolloStepKind
+    result: dict[str, Any] | None  # {"data": ..., "errors"?: [...]}
+    error: dict[str, Any] | None  # {name, message, graphQLErrors, ..., networkError}
+    requests: list[HttpExchange]  # none: the step was answered from Apollo's cache
+
+
+async def run_apollo_client(
+    graphql_url: str,
+    steps: list[ApolloStep],
+    *,
+    token: str | None = None,
+    headers: dict[str, str] | None = None,
+    relay_pagination: dict[str, dict[str, list[str]]] | None = None,
+) -> list[ApolloOutcome]:
+    """Run `steps` in order through one ApolloClient (HttpLink, InMemoryCache) and its cache.
+
+    `relay_pagination` ({"Query": {"feed": ["order"]}}) gives those fields Apollo's
+    `relayStylePagination(keyArgs)`; without it the cache has Apollo's default options.
+    """
+    request: dict[str, Any] = {
+        "steps": [
+            {
+                key: value
+                for key, value in {
+                    "kind": step.kind,
+                    "document": step.document,
+                    "variables": step.variables,
+                    "fetchPolicy": step.fetch_policy,
+                    "connection": step.connection,
+                }.items()
+                if value is not None
+            }
+            for step in steps
+        ]
+    }
+    if token is not None:
+        request["token"] = token
+    if headers is not None:
+        request["headers"] = headers
+    if relay_pagination is not None:
+        request["relayPagination"] = relay_pagination
+    lines = await run_node_script("apollo_client.mjs", graphql_url, stdin=request)
+    return [
+        ApolloOutcome(
+            kind=line["kind"],
+            result=line["result"],
+            error=line["error"],
+            requests=[
+                HttpExchange(
+                    accept=exchange["accept"],
+                    status=exchange["status"],
+                    content_type=exchange["contentType"],
+                )
+                for exchange in line["requests"]
+            ],
+        )
+        for line in lines
+    ]
