@@ -5,6 +5,8 @@ from __future__ import annotations
 from types import SimpleNamespace
 from typing import Any
 
+import pytest
+
 from schema import INTERNAL_ERROR_MESSAGE, build_schema
 
 
@@ -53,3 +55,14 @@ async def test_validation_errors_are_shown_in_production() -> None:
 
     assert result.errors is not None
     assert "noSuchField" in result.errors[0].message
+
+
+async def test_only_internal_errors_are_logged(caplog: pytest.LogCaptureFixture) -> None:
+    schema = build_schema(mask_errors=True)
+
+    await schema.execute("mutation { logOut { ok } }", context_value=context())
+    await schema.execute("{ noSuchField }", context_value=context())
+    assert not [record for record in caplog.records if record.levelname == "ERROR"]
+
+    await schema.execute('{ user(username: "x") { id } }', context_value=context())
+    assert [record.levelname for record in caplog.records] == ["ERROR"]
