@@ -48,11 +48,10 @@ class BlockStore:
 
     async def blocked_either_way(self, user_id: int, other_ids: Iterable[int]) -> set[int]:
         """Those of `other_ids` that `user_id` blocked or that blocked `user_id`."""
-        pairs = {self._pair(user_id, other): other for other in other_ids}
-        cached = await self._cache.get_many(pairs)
-        missing = [other for pair, other in pairs.items() if pair not in cached]
-        loaded: dict[Pair, str] = {}
-        if missing:
+        others = {self._pair(user_id, other): other for other in other_ids}
+
+        async def load(pairs: list[Pair]) -> dict[Pair, str]:
+            missing = [others[pair] for pair in pairs]
             cursor = self._blocks.find(
                 {
                     "$or": [
@@ -61,12 +60,10 @@ class BlockStore:
                     ]
                 }
             )
-            loaded = {self._pair(user_id, other): BLOCK_NONE for other in missing}
+            loaded = dict.fromkeys(pairs, BLOCK_NONE)
             async for document in cursor:
                 loaded[self._pair(document["blocker_id"], document["blocked_id"])] = BLOCK_EXISTS
-            await self._cache.put_many(loaded)
-        return {
-            other
-            for pair, other in pairs.items()
-            if (cached.get(pair) or loaded.get(pair)) == BLOCK_EXISTS
-        }
+            return loaded
+
+        values = await self._cache.read_through(others, load)
+        return {others[pair] for pair, value in values.items() if value == BLOCK_EXISTS}

@@ -8,7 +8,7 @@ counts as a miss, so reads keep working from MongoDB while Redis is down.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Hashable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Hashable, Iterable, Mapping
 from typing import Generic, TypeVar
 
 from redis.exceptions import RedisError
@@ -63,6 +63,22 @@ class Cache(Generic[KeyT, ValueT]):
             for key, value in zip(wanted, values, strict=True)
             if value is not None
         }
+
+    async def read_through(
+        self,
+        keys: Iterable[KeyT],
+        load: Callable[[list[KeyT]], Awaitable[Mapping[KeyT, ValueT]]],
+    ) -> dict[KeyT, ValueT]:
+        """The values of `keys`: cached ones from Redis, the rest from `load` (which caches
+        them). `load` returns nothing for keys that have no value, and they stay uncached."""
+        wanted = list(dict.fromkeys(keys))
+        found = await self.get_many(wanted)
+        missing = [key for key in wanted if key not in found]
+        if missing:
+            loaded = await load(missing)
+            await self.put_many(loaded)
+            found.update(loaded)
+        return found
 
     async def put_many(self, values: Mapping[KeyT, ValueT]) -> None:
         if not values or not self._enabled:

@@ -65,17 +65,11 @@ class CommentStore:
         )
 
     async def find_by_ids(self, comment_ids: Iterable[int]) -> dict[int, CommentRecord]:
-        wanted = list(dict.fromkeys(comment_ids))
-        found = await self._cache.get_many(wanted)
-        missing = [comment_id for comment_id in wanted if comment_id not in found]
-        if missing:
-            loaded = {
-                document["_id"]: _record(document)
-                async for document in self._comments.find({"_id": {"$in": missing}})
-            }
-            await self._cache.put_many(loaded)
-            found.update(loaded)
-        return found
+        return await self._cache.read_through(comment_ids, self._load)
+
+    async def _load(self, ids: list[int]) -> dict[int, CommentRecord]:
+        cursor = self._comments.find({"_id": {"$in": ids}})
+        return {document["_id"]: _record(document) async for document in cursor}
 
     async def page(
         self, post_id: int, reply_to_id: int | None, *, after_id: int | None, limit: int

@@ -104,24 +104,18 @@ class FollowStore:
 
     async def states(self, pairs: Iterable[Pair]) -> dict[Pair, FollowState]:
         """How each (follower, followee) pair follows: NONE where it does not."""
-        wanted = list(dict.fromkeys(pairs))
-        found = {
-            pair: FollowState(value) for pair, value in (await self._cache.get_many(wanted)).items()
-        }
-        missing = [pair for pair in wanted if pair not in found]
-        if missing:
-            cursor = self._follows.find(
-                {"$or": [{"follower_id": a, "followee_id": b} for a, b in missing]},
-                {"follower_id": 1, "followee_id": 1, "state": 1},
-            )
-            loaded = {pair: FollowState.NONE for pair in missing}
-            async for document in cursor:
-                loaded[(document["follower_id"], document["followee_id"])] = FollowState(
-                    document["state"]
-                )
-            await self._cache.put_many({pair: state.value for pair, state in loaded.items()})
-            found.update(loaded)
-        return found
+        values = await self._cache.read_through(pairs, self._load_states)
+        return {pair: FollowState(value) for pair, value in values.items()}
+
+    async def _load_states(self, pairs: list[Pair]) -> dict[Pair, str]:
+        cursor = self._follows.find(
+            {"$or": [{"follower_id": a, "followee_id": b} for a, b in pairs]},
+            {"follower_id": 1, "followee_id": 1, "state": 1},
+        )
+        states = dict.fromkeys(pairs, FollowState.NONE.value)
+        async for document in cursor:
+            states[(document["follower_id"], document["followee_id"])] = document["state"]
+        return states
 
     async def page_followers(
         self, followee_id: int, state: FollowState, *, before_id: int | None, limit: int

@@ -57,17 +57,15 @@ class LikeStore:
 
     async def liked(self, user_id: int, post_ids: Iterable[int]) -> set[int]:
         """Those of `post_ids` that `user_id` likes."""
-        pairs = [(user_id, post_id) for post_id in dict.fromkeys(post_ids)]
-        values = await self._cache.get_many(pairs)
-        missing = [post_id for (_, post_id) in pairs if (user_id, post_id) not in values]
-        if missing:
+
+        async def load(pairs: list[Pair]) -> dict[Pair, str]:
             cursor = self._likes.find(
-                {"user_id": user_id, "post_id": {"$in": missing}}, {"post_id": 1}
+                {"user_id": user_id, "post_id": {"$in": [post_id for _, post_id in pairs]}},
+                {"post_id": 1},
             )
             liked = {document["post_id"] async for document in cursor}
-            loaded = {
-                (user_id, post_id): LIKED if post_id in liked else NOT_LIKED for post_id in missing
-            }
-            await self._cache.put_many(loaded)
-            values.update(loaded)
+            return {pair: LIKED if pair[1] in liked else NOT_LIKED for pair in pairs}
+
+        pairs = [(user_id, post_id) for post_id in post_ids]
+        values = await self._cache.read_through(pairs, load)
         return {post_id for (_, post_id), value in values.items() if value == LIKED}

@@ -144,17 +144,11 @@ class PostStore:
         return None if document is None else _record(document)
 
     async def find_by_ids(self, post_ids: Iterable[int]) -> dict[int, PostRecord]:
-        wanted = list(dict.fromkeys(post_ids))
-        found = await self._cache.get_many(wanted)
-        missing = [post_id for post_id in wanted if post_id not in found]
-        if missing:
-            loaded = {
-                document["_id"]: _record(document)
-                async for document in self._posts.find({"_id": {"$in": missing}})
-            }
-            await self._cache.put_many(loaded)
-            found.update(loaded)
-        return found
+        return await self._cache.read_through(post_ids, self._load)
+
+    async def _load(self, ids: list[int]) -> dict[int, PostRecord]:
+        cursor = self._posts.find({"_id": {"$in": ids}})
+        return {document["_id"]: _record(document) async for document in cursor}
 
     async def delete(self, post_id: int) -> PostRecord | None:
         """Remove the post; returns it to the one caller whose delete happened."""

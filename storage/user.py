@@ -108,17 +108,11 @@ class UserStore:
         return _record(document)
 
     async def find_by_ids(self, user_ids: Iterable[int]) -> dict[int, UserRecord]:
-        wanted = list(dict.fromkeys(user_ids))
-        found = await self._cache.get_many(wanted)
-        missing = [user_id for user_id in wanted if user_id not in found]
-        if missing:
-            loaded = {
-                document["_id"]: _record(document)
-                async for document in self._users.find({"_id": {"$in": missing}})
-            }
-            await self._cache.put_many(loaded)
-            found.update(loaded)
-        return found
+        return await self._cache.read_through(user_ids, self._load)
+
+    async def _load(self, ids: list[int]) -> dict[int, UserRecord]:
+        cursor = self._users.find({"_id": {"$in": ids}})
+        return {document["_id"]: _record(document) async for document in cursor}
 
     async def find_id_by_username(self, username: str) -> int | None:
         document = await self._users.find_one({"username_lower": username.lower()}, {"_id": 1})
