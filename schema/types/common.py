@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Awaitable, Callable
-from typing import Generic, TypeAlias, TypeVar, cast
+from collections.abc import Callable
+from typing import Generic, TypeAlias, TypeVar
 
 import strawberry
 from strawberry import relay
@@ -62,26 +61,6 @@ class OkPayload:
     @classmethod
     def from_result(cls, result: OkResult) -> OkPayload:
         return cls(ok=result.ok, errors=UserError.from_errors(result.errors))
-
-
-ValueT = TypeVar("ValueT")
-ResultT = TypeVar("ResultT")
-
-
-def when_loaded(load: Awaitable[ValueT], then: Callable[[ValueT], ResultT]) -> ResultT:
-    """`then(value)` at once when the loader already holds the value, else an awaitable of it.
-
-    Pages prefetch what their cards show, so most loads are memoised by the time a field
-    asks: answering those synchronously spares graphql-core a task per field. It awaits
-    whatever a resolver returns that is awaitable, hence the cast.
-    """
-    if isinstance(load, asyncio.Future) and load.done():
-        return then(load.result())
-
-    async def later() -> ResultT:
-        return then(await load)
-
-    return cast("ResultT", later())
 
 
 def to_connection(page: Page[RecordT], wrap: Callable[[RecordT], NodeT]) -> Connection[NodeT]:

@@ -16,10 +16,10 @@ from resolvers.media import media_url
 from resolvers.pagination import DEFAULT_PAGE_SIZE
 from resolvers.post import PostResult
 from resolvers.upload import CreatedUpload
-from schema.types.common import Connection, Info, Node, UserError, to_connection, when_loaded
+from schema.eager import eager
+from schema.types.common import Connection, Info, Node, UserError, to_connection
 from storage.comment import CommentRecord
 from storage.post import MediaRecord, PostRecord
-from storage.user import UserRecord
 
 if TYPE_CHECKING:
     from schema.types.user import User
@@ -27,14 +27,12 @@ if TYPE_CHECKING:
 UserType = Annotated["User", strawberry.lazy("schema.types.user")]
 
 
-def _author(info: Info, author_id: int) -> User:
+async def _author(info: Info, author_id: int) -> User:
     from schema.types.user import User
 
-    def wrap(author: UserRecord | None) -> User:
-        assert author is not None, "accounts are never deleted"
-        return User.wrap(author)
-
-    return when_loaded(info.context.loaders.user_by_id.load(author_id), wrap)
+    author = await info.context.loaders.user_by_id.load(author_id)
+    assert author is not None, "accounts are never deleted"
+    return User.wrap(author)
 
 
 @strawberry.enum
@@ -82,8 +80,9 @@ class Comment(Node):
     reply_count: int
 
     @strawberry.field
-    def author(self, info: Info) -> UserType:
-        return _author(info, self.record.author_id)
+    @eager
+    async def author(self, info: Info) -> UserType:
+        return await _author(info, self.record.author_id)
 
     @strawberry.field(description="The comment this one replies to, if it is a reply.")
     async def reply_to(self, info: Info) -> Comment | None:
@@ -128,14 +127,17 @@ class Post(Node):
     )
 
     @strawberry.field
-    def author(self, info: Info) -> UserType:
-        return _author(info, self.record.author_id)
+    @eager
+    async def author(self, info: Info) -> UserType:
+        return await _author(info, self.record.author_id)
 
     @strawberry.field
-    def viewer_has_liked(self, info: Info) -> bool:
-        return when_loaded(info.context.loaders.liked_by_post_id.load(self.record.id), bool)
+    @eager
+    async def viewer_has_liked(self, info: Info) -> bool:
+        return await info.context.loaders.liked_by_post_id.load(self.record.id)
 
     @strawberry.field(description="Top-level comments, oldest first.")
+    @eager
     async def comments(
         self, info: Info, first: int | None = DEFAULT_PAGE_SIZE, after: str | None = None
     ) -> Connection[Comment]:

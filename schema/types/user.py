@@ -9,7 +9,8 @@ from resolvers import post as post_resolvers
 from resolvers.follow import FollowResult
 from resolvers.ids import to_global_id
 from resolvers.pagination import DEFAULT_PAGE_SIZE
-from schema.types.common import Connection, Info, Node, UserError, to_connection, when_loaded
+from schema.eager import eager
+from schema.types.common import Connection, Info, Node, UserError, to_connection
 from schema.types.post import Post
 from storage.follow import FollowState
 from storage.user import UserRecord
@@ -40,16 +41,14 @@ class User(Node):
         return self.record.email if viewer is not None and viewer.id == self.record.id else None
 
     @strawberry.field(description="How the viewer follows this account (NONE when anonymous).")
-    def viewer_follow_state(self, info: Info) -> FollowState:
-        return when_loaded(
-            info.context.loaders.follow_state_by_user_id.load(self.record.id), FollowState
-        )
+    @eager
+    async def viewer_follow_state(self, info: Info) -> FollowState:
+        return await info.context.loaders.follow_state_by_user_id.load(self.record.id)
 
     @strawberry.field(description="Whether this account follows the viewer.")
-    def follows_viewer(self, info: Info) -> bool:
-        return when_loaded(
-            info.context.loaders.follows_viewer_by_user_id.load(self.record.id), bool
-        )
+    @eager
+    async def follows_viewer(self, info: Info) -> bool:
+        return await info.context.loaders.follows_viewer_by_user_id.load(self.record.id)
 
     @strawberry.field(
         description="Approved followers, newest first; empty when private to the viewer."

@@ -3,6 +3,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from strawberry.relay import GlobalID
 
 from resolvers.ids import parse_global_id, parse_typed_id, to_global_id
 from storage.ids import MAX_WORKER_ID, IdGenerator, id_to_datetime
@@ -38,6 +39,10 @@ def test_ids_fit_a_signed_64_bit_integer() -> None:
 def test_a_worker_id_out_of_range_is_refused(worker_id: int) -> None:
     with pytest.raises(ValueError, match="worker_id"):
         IdGenerator(worker_id)
+
+
+def test_a_global_id_is_strawberrys_relay_global_id() -> None:
+    assert to_global_id("Post", 7390123456789) == str(GlobalID("Post", "7390123456789"))
 
 
 def test_a_global_id_round_trips() -> None:
