@@ -1,5 +1,6 @@
 """A page's worth of data for the read path: posts by many authors, each with comments and
-likes, all under one hashtag, written straight through the stores."""
+likes, all under one hashtag and all in the viewer's home feed, written straight through
+the stores."""
 
 from __future__ import annotations
 
@@ -32,6 +33,17 @@ fragment PostCard on Post {
   comments(first: 2) { edges { node { id text author { id username } } } }
 }
 """
+
+
+# The contract's Feed operation with the same cards, the order passed explicitly.
+FEED_QUERY = """
+query Feed($first: Int!, $order: FeedOrder!) {
+  feed(first: $first, order: $order) {
+    edges { cursor node { ...PostCard } }
+    pageInfo { hasNextPage endCursor }
+  }
+}
+""" + POST_PAGE_QUERY[POST_PAGE_QUERY.index("fragment UserChip") :]
 
 
 @dataclass(frozen=True)
@@ -93,4 +105,7 @@ async def make_post_page(services: Services, posts: int) -> PostPage:
             await stores.likes.insert(ids.next_id(), viewer, post.id)
             await stores.posts.increment_counts(post.id, like=1)
         post_ids.append(post.id)
+    # The viewer follows every author: fan-out on write would have put each post in the
+    # viewer's feed, newest first.
+    await stores.feeds.rebuild(viewer, reversed(post_ids))
     return PostPage(viewer_id=viewer, hashtag=hashtag, post_ids=post_ids)

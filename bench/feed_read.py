@@ -38,7 +38,7 @@ from rich.table import Table
 
 from app.services import open_runtime
 from app.settings import Settings
-from bench.dataset import POST_PAGE_QUERY
+from bench.dataset import FEED_QUERY
 from bench.fanout import CONSOLE_WIDTH, command_stats
 from bench.roundtrips import CountingDatabase, RoundTrips
 from bench.stats import LatencyStats
@@ -67,17 +67,6 @@ COMMENTS_PER_POST = 2  # the card shows two preview comments
 WARMUP_REQUESTS = 5  # fill the record and relation caches, as a returning reader finds them
 SCHEMA = build_schema(mask_errors=False)
 ORDERS = ("RANKED", "CHRONOLOGICAL")
-
-# The contract's Feed operation (../shared/contract/operations.graphql) with the PostCard
-# fragment the read-path benchmark uses, so both benchmarks render the same cards.
-FEED_QUERY = """
-query Feed($first: Int!, $order: FeedOrder!) {
-  feed(first: $first, order: $order) {
-    edges { cursor node { ...PostCard } }
-    pageInfo { hasNextPage endCursor }
-  }
-}
-""" + POST_PAGE_QUERY[POST_PAGE_QUERY.index("fragment UserChip") :]
 
 
 @dataclasses.dataclass(frozen=True)
