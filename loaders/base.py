@@ -36,7 +36,14 @@ class StoreLoader(DataLoader[KeyT, ValueT], Generic[KeyT, ValueT]):
 
 
 async def _in_order(futures: list[asyncio.Future[ValueT]]) -> list[ValueT]:
-    return [await future for future in futures]
+    try:
+        return [await future for future in futures]
+    finally:
+        # A failed batch fails every key: raise the first, and mark the others' errors as
+        # seen (as gather does), or asyncio logs each one as never retrieved.
+        for future in futures:
+            if future.done() and not future.cancelled():
+                future.exception()
 
 
 def _succeeded(future: asyncio.Future[ValueT]) -> bool:
