@@ -5,7 +5,7 @@ from __future__ import annotations
 from resolvers.context import Context
 from resolvers.errors import ErrorCode, FieldError, OkResult
 from resolvers.follow import remove_follow
-from resolvers.ids import parse_typed_id
+from resolvers.ids import typed_id_argument
 from resolvers.viewer import require_viewer
 
 
@@ -13,9 +13,9 @@ async def _target_id(context: Context, raw_user_id: str) -> int | FieldError:
     """The user to block or unblock. Blocked users stay addressable here, so unlike other
     mutations this does not hide accounts that blocked the viewer."""
     viewer = require_viewer(context)
-    user_id = parse_typed_id(raw_user_id, "User")
-    if user_id is None:
-        return FieldError(ErrorCode.INVALID, "userId", "Not a user id.")
+    user_id = typed_id_argument(raw_user_id, "User", "userId")
+    if isinstance(user_id, FieldError):
+        return user_id
     if user_id == viewer.id:
         return FieldError(ErrorCode.INVALID, "userId", "You cannot block yourself.")
     if await context.loaders.user_by_id.load(user_id) is None:

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 from resolvers.context import Context
 from resolvers.errors import ErrorCode, FieldError, OkResult
-from resolvers.ids import parse_typed_id
+from resolvers.ids import typed_id_argument
 from resolvers.like import reload_post
 from resolvers.pagination import DEFAULT_PAGE_SIZE, Page, decode_cursor, keyset_page, page_size
 from resolvers.post import resolve_post_argument, visible_post
@@ -70,9 +70,9 @@ async def add_comment(
 async def _reply_target(
     context: Context, post: PostRecord, raw_reply_to_id: str
 ) -> CommentRecord | FieldError:
-    comment_id = parse_typed_id(raw_reply_to_id, "Comment")
-    if comment_id is None:
-        return FieldError(ErrorCode.INVALID, "replyToId", "Not a comment id.")
+    comment_id = typed_id_argument(raw_reply_to_id, "Comment", "replyToId")
+    if isinstance(comment_id, FieldError):
+        return comment_id
     parent = await context.loaders.comment_by_id.load(comment_id)
     if parent is None or parent.post_id != post.id or not await _author_visible(context, parent):
         return FieldError(ErrorCode.NOT_FOUND, "replyToId", "No such comment on this post.")
@@ -82,9 +82,9 @@ async def _reply_target(
 async def delete_comment(context: Context, raw_comment_id: str) -> OkResult:
     """The comment's author or the post's author may delete it; its replies go with it."""
     viewer = require_viewer(context)
-    comment_id = parse_typed_id(raw_comment_id, "Comment")
-    if comment_id is None:
-        return OkResult(errors=[FieldError(ErrorCode.INVALID, "commentId", "Not a comment id.")])
+    comment_id = typed_id_argument(raw_comment_id, "Comment", "commentId")
+    if isinstance(comment_id, FieldError):
+        return OkResult(errors=[comment_id])
     comment = await context.loaders.comment_by_id.load(comment_id)
     post = None if comment is None else await visible_post(context, comment.post_id)
     if comment is None or post is None:

@@ -6,6 +6,8 @@ import base64
 
 from strawberry.relay import GlobalID, GlobalIDValueError
 
+from resolvers.errors import ErrorCode, FieldError
+
 MAX_RECORD_ID = (1 << 63) - 1  # ids are signed 64-bit in MongoDB
 
 
@@ -32,3 +34,12 @@ def parse_typed_id(raw: str, type_name: str) -> int | None:
     if parsed is None or parsed[0] != type_name:
         return None
     return parsed[1]
+
+
+def typed_id_argument(raw: str, type_name: str, field_name: str) -> int | FieldError:
+    """The record id a mutation argument names, or the payload error for `field_name` when
+    it is not an id of a `type_name`."""
+    record_id = parse_typed_id(raw, type_name)
+    if record_id is None:
+        return FieldError(ErrorCode.INVALID, field_name, f"Not an id of type {type_name}.")
+    return record_id

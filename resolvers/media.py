@@ -9,7 +9,7 @@ from collections.abc import Callable
 
 from resolvers.context import Context
 from resolvers.errors import ErrorCode, FieldError
-from resolvers.ids import parse_typed_id
+from resolvers.ids import typed_id_argument
 from resolvers.images import (
     OUTPUT_CONTENT_TYPE,
     ImageRejected,
@@ -30,10 +30,12 @@ async def checked_uploads(
     in order; or the first problem, naming `field_name`."""
     viewer = context.viewer
     assert viewer is not None
-    upload_ids = [parse_typed_id(raw, "Upload") for raw in raw_ids]
-    if any(upload_id is None for upload_id in upload_ids):
-        return FieldError(ErrorCode.INVALID, field_name, "Not an upload id.")
-    ids = [upload_id for upload_id in upload_ids if upload_id is not None]
+    ids = []
+    for raw in raw_ids:
+        upload_id = typed_id_argument(raw, "Upload", field_name)
+        if isinstance(upload_id, FieldError):
+            return upload_id
+        ids.append(upload_id)
     if len(set(ids)) != len(ids):
         return FieldError(ErrorCode.INVALID, field_name, "The same upload is listed twice.")
     records = await context.services.stores.uploads.find_by_ids(ids)

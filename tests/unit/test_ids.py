@@ -5,7 +5,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from strawberry.relay import GlobalID
 
-from resolvers.ids import parse_global_id, parse_typed_id, to_global_id
+from resolvers.errors import ErrorCode, FieldError
+from resolvers.ids import parse_global_id, parse_typed_id, to_global_id, typed_id_argument
 from storage.ids import MAX_WORKER_ID, IdGenerator, id_to_datetime
 
 
@@ -56,3 +57,19 @@ def test_malformed_global_ids_parse_to_none(raw: str) -> None:
 
 def test_a_global_id_of_another_type_is_not_a_typed_id() -> None:
     assert parse_typed_id(to_global_id("Post", 42), "User") is None
+
+
+def test_a_typed_id_argument_gives_the_record_id() -> None:
+    assert typed_id_argument(to_global_id("Post", 42), "Post", "postId") == 42
+
+
+def test_an_id_of_another_type_is_a_payload_error_naming_the_field() -> None:
+    error = typed_id_argument(to_global_id("Post", 42), "User", "userId")
+
+    assert error == FieldError(ErrorCode.INVALID, "userId", "Not an id of type User.")
+
+
+def test_a_malformed_id_argument_is_a_payload_error_naming_the_field() -> None:
+    error = typed_id_argument("garbage", "Upload", "uploadIds")
+
+    assert error == FieldError(ErrorCode.INVALID, "uploadIds", "Not an id of type Upload.")
