@@ -228,15 +228,8 @@ def benchmark(
 def report(source: Source, results: list[Measurement]) -> None:
     console = Console(width=140)  # wide enough for every column, in a pipe too
     table = Table(title=f"Read path: a {source} page of post cards (one core, sequential)")
-    for column in (
-        "way",
-        "posts",
-        "Mongo round trips",
-        "p50 ms",
-        "p99 ms",
-        "req/s",
-        "best pass p50 ms",
-    ):
+    columns = ("way", "posts", "Mongo round trips", "p50 ms", "p99 ms", "req/s", "best pass p50 ms")
+    for column in columns:
         table.add_column(column, justify="right" if column != "way" else "left")
     for m in results:
         table.add_row(
@@ -250,14 +243,8 @@ def report(source: Source, results: list[Measurement]) -> None:
         )
     console.print(table)
     ratios = Table(title="Throughput ratios")
-    for column in (
-        "posts",
-        "a / b (target >= 5)",
-        "a / c (target >= 0.8)",
-        "a / c best passes",
-        "d / c",
-        "d / c best passes",
-    ):
+    targets = ("a / b (target >= 5)", "a / c (target >= 0.8)", "a / c best passes")
+    for column in ("posts", *targets, "d / c", "d / c best passes"):
         ratios.add_column(column, justify="right")
     by_key = {(m.name[0], m.size): m for m in results}
     for size in sorted({m.size for m in results}):
