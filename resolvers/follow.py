@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from resolvers import fanout
 from resolvers.context import Context
 from resolvers.errors import ErrorCode, FieldError
-from resolvers.ids import typed_id_argument
+from resolvers.ids import node_argument
 from resolvers.pagination import DEFAULT_PAGE_SIZE, Page, decode_cursor, keyset_page, page_size
 from resolvers.viewer import require_viewer
 from resolvers.visibility import can_see_content, visible_user, visible_users
@@ -31,13 +31,7 @@ async def resolve_user_argument(
     context: Context, raw_id: str, field_name: str
 ) -> UserRecord | FieldError:
     """The user a mutation argument names, if the viewer may see them."""
-    user_id = typed_id_argument(raw_id, "User", field_name)
-    if isinstance(user_id, FieldError):
-        return user_id
-    user = await visible_user(context, user_id)
-    if user is None:
-        return FieldError(ErrorCode.NOT_FOUND, field_name, "No such user.")
-    return user
+    return await node_argument(context, raw_id, "User", field_name, visible_user)
 
 
 async def follow_user(context: Context, raw_user_id: str) -> FollowResult:

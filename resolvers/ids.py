@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import base64
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
 
 from strawberry.relay import GlobalID, GlobalIDValueError
 
+from resolvers.context import Context
 from resolvers.errors import ErrorCode, FieldError
+
+RecordT = TypeVar("RecordT")
 
 MAX_RECORD_ID = (1 << 63) - 1  # ids are signed 64-bit in MongoDB
 
@@ -43,3 +48,21 @@ def typed_id_argument(raw: str, type_name: str, field_name: str) -> int | FieldE
     if record_id is None:
         return FieldError(ErrorCode.INVALID, field_name, f"Not an id of type {type_name}.")
     return record_id
+
+
+async def node_argument(
+    context: Context,
+    raw_id: str,
+    type_name: str,
+    field_name: str,
+    find: Callable[[Context, int], Awaitable[RecordT | None]],
+) -> RecordT | FieldError:
+    """The record a mutation argument names, as `find` gives it (None for what does not exist
+    or the viewer may not see); else the payload error for `field_name`."""
+    record_id = typed_id_argument(raw_id, type_name, field_name)
+    if isinstance(record_id, FieldError):
+        return record_id
+    record = await find(context, record_id)
+    if record is None:
+        return FieldError(ErrorCode.NOT_FOUND, field_name, f"No such {type_name.lower()}.")
+    return record

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from resolvers import fanout
 from resolvers.context import Context
 from resolvers.errors import ErrorCode, FieldError, OkResult
-from resolvers.ids import typed_id_argument
+from resolvers.ids import node_argument
 from resolvers.images import render_post_image
 from resolvers.media import checked_uploads, store_image
 from resolvers.pagination import DEFAULT_PAGE_SIZE, Page, decode_cursor, keyset_page, page_size
@@ -84,13 +84,8 @@ async def prefetch_cards(context: Context, posts: list[PostRecord]) -> None:
 async def resolve_post_argument(
     context: Context, raw_id: str, field_name: str
 ) -> PostRecord | FieldError:
-    post_id = typed_id_argument(raw_id, "Post", field_name)
-    if isinstance(post_id, FieldError):
-        return post_id
-    post = await visible_post(context, post_id)
-    if post is None:
-        return FieldError(ErrorCode.NOT_FOUND, field_name, "No such post.")
-    return post
+    """The post a mutation argument names, if the viewer may see it."""
+    return await node_argument(context, raw_id, "Post", field_name, visible_post)
 
 
 def _input_errors(
