@@ -11,25 +11,27 @@ from storage.post import PostRecord
 
 async def like_post(context: Context, raw_post_id: str) -> PostResult:
     """Liking twice leaves one like."""
-    viewer = require_viewer(context)
-    post = await resolve_post_argument(context, raw_post_id, "postId")
-    if isinstance(post, FieldError):
-        return PostResult(errors=[post])
-    stores = context.services.stores
-    if await stores.likes.insert(context.services.ids.next_id(), viewer.id, post.id):
-        await stores.posts.increment_counts(post.id, like=1)
-    return PostResult(post=await reload_post(context, post.id))
+    return await _set_like(context, raw_post_id, liked=True)
 
 
 async def unlike_post(context: Context, raw_post_id: str) -> PostResult:
     """Unliking what is not liked is not an error."""
+    return await _set_like(context, raw_post_id, liked=False)
+
+
+async def _set_like(context: Context, raw_post_id: str, *, liked: bool) -> PostResult:
+    """The counter moves only when the like itself changed, so retries never count twice."""
     viewer = require_viewer(context)
     post = await resolve_post_argument(context, raw_post_id, "postId")
     if isinstance(post, FieldError):
         return PostResult(errors=[post])
     stores = context.services.stores
-    if await stores.likes.delete(viewer.id, post.id):
-        await stores.posts.increment_counts(post.id, like=-1)
+    if liked:
+        changed = await stores.likes.insert(context.services.ids.next_id(), viewer.id, post.id)
+    else:
+        changed = await stores.likes.delete(viewer.id, post.id)
+    if changed:
+        await stores.posts.increment_counts(post.id, like=1 if liked else -1)
     return PostResult(post=await reload_post(context, post.id))
 
 
