@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from resolvers.context import Context
 from resolvers.errors import ErrorCode, FieldError, OkResult
 from resolvers.ids import typed_id_argument
 from resolvers.like import reload_post
-from resolvers.pagination import DEFAULT_PAGE_SIZE, Page, decode_cursor, keyset_page, page_size
+from resolvers.pagination import (
+    DEFAULT_PAGE_SIZE,
+    Page,
+    decode_cursor,
+    page_size,
+    visible_keyset_page,
+)
 from resolvers.post import resolve_post_argument, visible_post
 from resolvers.viewer import require_viewer
 from resolvers.visibility import can_see_user, visible_users
@@ -123,30 +130,32 @@ async def delete_comment(context: Context, raw_comment_id: str) -> OkResult:
 async def comments(
     context: Context, post: PostRecord, first: int | None, after: str | None
 ) -> Page[CommentRecord]:
-    """Top-level comments, oldest first. A first page that fits the post's preview is read
-    from it, so a feed of posts costs no comment query per post."""
-    size = page_size(first, DEFAULT_PAGE_SIZE)
-    after_id = decode_cursor(after)
-    if after_id is None and size < PREVIEW_COMMENTS:
-        loaded = await context.loaders.comment_by_id.load_many(
-            [ref.id for ref in post.preview_comments]
+    """Top-level comments, oldest first. Their start is read from the post's preview (the
+    oldest PREVIEW_COMMENTS), so a feed of posts costs no comment query per post."""
+
+    async def fetch(after_id: int | None, limit: int) -> list[CommentRecord]:
+        if after_id is None and limit <= PREVIEW_COMMENTS:
+            refs = post.preview_comments[:limit]
+            loaded = await context.loaders.comment_by_id.load_many([ref.id for ref in refs])
+            rows = [comment for comment in loaded if comment is not None]
+            if len(rows) == len(refs):  # else a comment was deleted as the preview was read
+                return rows
+        return await context.services.stores.comments.page(
+            post.id, None, after_id=after_id, limit=limit
         )
-        rows = [comment for comment in loaded if comment is not None]
-    else:
-        rows = await context.services.stores.comments.page(
-            post.id, None, after_id=after_id, limit=size + 1
-        )
-    return await _visible_page(context, rows, size)
+
+    return await _visible_page(context, fetch, first, after)
 
 
 async def replies(
     context: Context, comment: CommentRecord, first: int | None, after: str | None
 ) -> Page[CommentRecord]:
-    size = page_size(first, DEFAULT_PAGE_SIZE)
-    rows = await context.services.stores.comments.page(
-        comment.post_id, comment.id, after_id=decode_cursor(after), limit=size + 1
-    )
-    return await _visible_page(context, rows, size)
+    async def fetch(after_id: int | None, limit: int) -> list[CommentRecord]:
+        return await context.services.stores.comments.page(
+            comment.post_id, comment.id, after_id=after_id, limit=limit
+        )
+
+    return await _visible_page(context, fetch, first, after)
 
 
 async def visible_comment(context: Context, comment_id: int) -> CommentRecord | None:
@@ -157,17 +166,23 @@ async def visible_comment(context: Context, comment_id: int) -> CommentRecord | 
 
 
 async def _visible_page(
-    context: Context, rows: list[CommentRecord], size: int
+    context: Context,
+    fetch: Callable[[int | None, int], Awaitable[list[CommentRecord]]],
+    first: int | None,
+    after: str | None,
 ) -> Page[CommentRecord]:
     """Comments by accounts blocked either way are left out."""
-    for row in rows:
-        context.loaders.comment_by_id.prime(row.id, row)
-    page = keyset_page(rows, size, key=lambda comment: comment.id)
-    authors = await context.loaders.user_by_id.load_many([c.author_id for _, c in page.edges])
-    shown = {user.id for user in await visible_users(context, authors)}
-    return Page(
-        edges=[(cursor, c) for cursor, c in page.edges if c.author_id in shown],
-        has_next_page=page.has_next_page,
+
+    async def keep(rows: list[CommentRecord]) -> list[CommentRecord]:
+        for row in rows:
+            context.loaders.comment_by_id.prime(row.id, row)
+        authors = await context.loaders.user_by_id.load_many([row.author_id for row in rows])
+        shown = {user.id for user in await visible_users(context, authors)}
+        return [row for row in rows if row.author_id in shown]
+
+    size = page_size(first, DEFAULT_PAGE_SIZE)
+    return await visible_keyset_page(
+        fetch, keep, lambda comment: comment.id, size, decode_cursor(after)
     )
 
 

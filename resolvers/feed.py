@@ -27,6 +27,7 @@ from resolvers.pagination import (
     Page,
     decode_signed_cursor,
     encode_signed_cursor,
+    fill_page,
     page_size,
 )
 from resolvers.post import prefetch_cards, visible_posts
@@ -41,7 +42,6 @@ logger = logging.getLogger(__name__)
 
 RANK_WINDOW = 200  # the newest candidates ranked at once: one ranker call per window
 FOLLOWING_LIMIT = 7_500  # as Instagram's cap on followed accounts: bounds a rebuild's query
-FILL_ROUNDS = 4  # reads of more candidates when filtering left a page short
 EXPLORE_RECENT = timedelta(days=7)  # how old a popular post may be to be explored
 EXPLORE_CANDIDATES = 200
 EXPLORE_FOLLOWEES_SAMPLED = 100  # whose likes feed Explore's social candidates
@@ -79,18 +79,17 @@ async def _chronological(
 ) -> Page[PostRecord]:
     secret, scope = context.services.cursor_secret, f"chronological:{viewer.id}"
     before_id = None if after is None else decode_signed_cursor(secret, scope, after, 1)[0]
-    shown: list[PostRecord] = []
-    exhausted = False
-    for _ in range(FILL_ROUNDS):
-        ids = await _feed_ids(context, viewer, before_id, size + 1 - len(shown))
-        exhausted = len(ids) < size + 1 - len(shown)
-        shown += await _showable(context, viewer, ids)
-        if exhausted or len(shown) > size or not ids:
-            break
-        before_id = ids[-1]
-    edges = [(encode_signed_cursor(secret, scope, [post.id]), post) for post in shown[:size]]
-    await prefetch_cards(context, shown[:size])
-    return Page(edges=edges, has_next_page=len(shown) > size or (not exhausted and bool(shown)))
+
+    async def fetch(older_than: int | None, limit: int) -> list[int]:
+        return await _feed_ids(context, viewer, older_than, limit)
+
+    async def keep(ids: list[int]) -> list[PostRecord]:
+        return await _showable(context, viewer, ids)
+
+    shown, has_next_page = await fill_page(fetch, keep, lambda post_id: post_id, size, before_id)
+    edges = [(encode_signed_cursor(secret, scope, [post.id]), post) for post in shown]
+    await prefetch_cards(context, shown)
+    return Page(edges=edges, has_next_page=has_next_page)
 
 
 async def _ranked_page(

@@ -6,14 +6,20 @@ deleted, so concurrent and repeated calls never double-count.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from resolvers import fanout
 from resolvers.context import Context
 from resolvers.errors import ErrorCode, FieldError
 from resolvers.ids import node_argument
-from resolvers.pagination import DEFAULT_PAGE_SIZE, Page, decode_cursor, keyset_page, page_size
+from resolvers.pagination import (
+    DEFAULT_PAGE_SIZE,
+    Page,
+    decode_cursor,
+    page_size,
+    visible_keyset_page,
+)
 from resolvers.viewer import require_viewer
 from resolvers.visibility import can_see_content, visible_user, visible_users
 from storage.follow import FollowRecord, FollowState
@@ -107,48 +113,67 @@ async def follow_requests(
 ) -> Page[UserRecord]:
     """Pending requests to the viewer, newest first."""
     viewer = require_viewer(context)
-    size = page_size(first, DEFAULT_PAGE_SIZE)
-    rows = await context.services.stores.follows.page_followers(
-        viewer.id, FollowState.REQUESTED, before_id=decode_cursor(after), limit=size + 1
-    )
-    return await _users_page(context, rows, size, lambda row: row.follower_id)
+    size, before_id = page_size(first, DEFAULT_PAGE_SIZE), decode_cursor(after)
+    follows = context.services.stores.follows
+
+    async def fetch(older_than: int | None, limit: int) -> list[FollowRecord]:
+        return await follows.page_followers(
+            viewer.id, FollowState.REQUESTED, before_id=older_than, limit=limit
+        )
+
+    return await _users_page(context, fetch, lambda row: row.follower_id, size, before_id)
 
 
 async def followers(
     context: Context, user: UserRecord, first: int | None, after: str | None
 ) -> Page[UserRecord]:
-    size = page_size(first, DEFAULT_PAGE_SIZE)
-    before_id = decode_cursor(after)
+    size, before_id = page_size(first, DEFAULT_PAGE_SIZE), decode_cursor(after)
     if not await can_see_content(context, user):
         return Page(edges=[], has_next_page=False)
-    rows = await context.services.stores.follows.page_followers(
-        user.id, FollowState.FOLLOWING, before_id=before_id, limit=size + 1
-    )
-    return await _users_page(context, rows, size, lambda row: row.follower_id)
+    follows = context.services.stores.follows
+
+    async def fetch(older_than: int | None, limit: int) -> list[FollowRecord]:
+        return await follows.page_followers(
+            user.id, FollowState.FOLLOWING, before_id=older_than, limit=limit
+        )
+
+    return await _users_page(context, fetch, lambda row: row.follower_id, size, before_id)
 
 
 async def following(
     context: Context, user: UserRecord, first: int | None, after: str | None
 ) -> Page[UserRecord]:
-    size = page_size(first, DEFAULT_PAGE_SIZE)
-    before_id = decode_cursor(after)
+    size, before_id = page_size(first, DEFAULT_PAGE_SIZE), decode_cursor(after)
     if not await can_see_content(context, user):
         return Page(edges=[], has_next_page=False)
-    rows = await context.services.stores.follows.page_following(
-        user.id, before_id=before_id, limit=size + 1
-    )
-    return await _users_page(context, rows, size, lambda row: row.followee_id)
+    follows = context.services.stores.follows
+
+    async def fetch(older_than: int | None, limit: int) -> list[FollowRecord]:
+        return await follows.page_following(user.id, before_id=older_than, limit=limit)
+
+    return await _users_page(context, fetch, lambda row: row.followee_id, size, before_id)
 
 
 async def _users_page(
-    context: Context, rows: list[FollowRecord], size: int, user_id_of: Callable[[FollowRecord], int]
+    context: Context,
+    fetch: Callable[[int | None, int], Awaitable[list[FollowRecord]]],
+    user_id_of: Callable[[FollowRecord], int],
+    size: int,
+    before_id: int | None,
 ) -> Page[UserRecord]:
-    """The users a page of follows points at, keyed by follow id; hidden ones left out."""
-    page = keyset_page(rows, size, key=lambda row: row.id)
-    cursor_by_user_id = {user_id_of(row): cursor for cursor, row in page.edges}
-    users = await context.loaders.user_by_id.load_many(list(cursor_by_user_id))
-    edges = [(cursor_by_user_id[user.id], user) for user in await visible_users(context, users)]
-    return Page(edges=edges, has_next_page=page.has_next_page)
+    """The users a list of follows points at, keyed by follow id; hidden ones left out."""
+    users_by_id: dict[int, UserRecord] = {}
+
+    async def keep(rows: list[FollowRecord]) -> list[FollowRecord]:
+        users = await context.loaders.user_by_id.load_many([user_id_of(row) for row in rows])
+        users_by_id.update((user.id, user) for user in await visible_users(context, users))
+        return [row for row in rows if user_id_of(row) in users_by_id]
+
+    page = await visible_keyset_page(fetch, keep, lambda row: row.id, size, before_id)
+    return Page(
+        edges=[(cursor, users_by_id[user_id_of(row)]) for cursor, row in page.edges],
+        has_next_page=page.has_next_page,
+    )
 
 
 async def reload_user(context: Context, user_id: int) -> UserRecord:

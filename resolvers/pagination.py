@@ -7,7 +7,7 @@ import base64
 import binascii
 import hashlib
 import hmac
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
@@ -17,6 +17,7 @@ DEFAULT_PAGE_SIZE = 20
 MAX_PAGE_SIZE = 100  # as GitHub's GraphQL API: bounds the work one request can ask for
 CURSOR_PREFIX = "k:"  # versions the cursor format
 CURSOR_MAC_BYTES = 12  # 96 bits: unforgeable, and cursors stay short
+FILL_ROUNDS = 4  # reads of more rows when hiding some left a page short: bounds the work
 
 RowT = TypeVar("RowT")
 NodeT = TypeVar("NodeT")
@@ -61,6 +62,47 @@ def keyset_page(rows: Sequence[RowT], size: int, key: Callable[[RowT], int]) -> 
         edges=[(encode_cursor(key(row)), row) for row in rows[:size]],
         has_next_page=len(rows) > size,
     )
+
+
+async def fill_page(
+    fetch: Callable[[int | None, int], Awaitable[Sequence[RowT]]],
+    keep: Callable[[list[RowT]], Awaitable[list[NodeT]]],
+    key: Callable[[RowT], int],
+    size: int,
+    after_key: int | None,
+) -> tuple[list[NodeT], bool]:
+    """A page of what the viewer may see of a list, and whether more follows.
+
+    `fetch(after_key, limit)` reads the next `limit` rows of the list after that key (None:
+    from its start); `keep(rows)` returns what of them the viewer may see, in order. When
+    hiding rows leaves the page short, more are read, up to FILL_ROUNDS reads, so that a page
+    comes back empty only at the end of the list: an empty page has no cursor to go on
+    from. If every row of those reads was hidden, the page is empty and says the list
+    ends, rather than send a client paging by `endCursor` back to its start.
+    """
+    shown: list[NodeT] = []
+    exhausted = False
+    for _ in range(FILL_ROUNDS):
+        limit = size + 1 - len(shown)  # one more than the page: it tells hasNextPage
+        rows = list(await fetch(after_key, limit))
+        exhausted = len(rows) < limit
+        shown += await keep(rows)
+        if exhausted or len(shown) > size:
+            break
+        after_key = key(rows[-1])
+    return shown[:size], len(shown) > size or (not exhausted and bool(shown))
+
+
+async def visible_keyset_page(
+    fetch: Callable[[int | None, int], Awaitable[Sequence[RowT]]],
+    keep: Callable[[list[RowT]], Awaitable[list[RowT]]],
+    key: Callable[[RowT], int],
+    size: int,
+    after_key: int | None,
+) -> Page[RowT]:
+    """`fill_page` as a connection page, each row's cursor its key."""
+    rows, has_next_page = await fill_page(fetch, keep, key, size, after_key)
+    return Page(edges=[(encode_cursor(key(row)), row) for row in rows], has_next_page=has_next_page)
 
 
 def encode_signed_cursor(secret: bytes, scope: str, values: list[int]) -> str:

@@ -12,7 +12,14 @@ from resolvers.errors import ErrorCode, FieldError, OkResult
 from resolvers.ids import node_argument
 from resolvers.images import render_post_image
 from resolvers.media import checked_uploads, store_image
-from resolvers.pagination import DEFAULT_PAGE_SIZE, Page, decode_cursor, keyset_page, page_size
+from resolvers.pagination import (
+    DEFAULT_PAGE_SIZE,
+    Page,
+    decode_cursor,
+    keyset_page,
+    page_size,
+    visible_keyset_page,
+)
 from resolvers.viewer import require_viewer
 from resolvers.visibility import can_see_content, content_visible, visible_users
 from storage.mongo import whole_milliseconds
@@ -214,17 +221,20 @@ async def posts_by_hashtag(
     context: Context, name: str, first: int | None, after: str | None
 ) -> Page[PostRecord]:
     """Newest first; posts the viewer may not see are left out of the page."""
-    size = page_size(first, DEFAULT_PAGE_SIZE)
-    posts = await context.services.stores.posts.page_by_hashtag(
-        name.lower().lstrip("#"), before_id=decode_cursor(after), limit=size + 1
-    )
-    page = keyset_page(posts, size, key=lambda post: post.id)
-    await prefetch_cards(context, [post for _, post in page.edges])
-    shown = {post.id for post in await visible_posts(context, [post for _, post in page.edges])}
-    return Page(
-        edges=[(cursor, post) for cursor, post in page.edges if post.id in shown],
-        has_next_page=page.has_next_page,
-    )
+    size, before_id = page_size(first, DEFAULT_PAGE_SIZE), decode_cursor(after)
+    posts = context.services.stores.posts
+    tag = name.lower().lstrip("#")
+
+    async def fetch(older_than: int | None, limit: int) -> list[PostRecord]:
+        return await posts.page_by_hashtag(tag, before_id=older_than, limit=limit)
+
+    async def keep(rows: list[PostRecord]) -> list[PostRecord]:
+        # The cards' reads first: visibility then finds its authors and blocks among them,
+        # and the page costs one batch per loader.
+        await prefetch_cards(context, rows)
+        return await visible_posts(context, rows)
+
+    return await visible_keyset_page(fetch, keep, lambda post: post.id, size, before_id)
 
 
 async def hashtag_post_count(context: Context, name: str) -> int | None:

@@ -216,6 +216,27 @@ async def test_following_without_a_token_is_unauthenticated(graphql: GraphQLClie
     assert body["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
 
 
+async def test_a_page_of_followers_reads_past_accounts_the_viewer_may_not_see(
+    graphql: GraphQLClient,
+) -> None:
+    """Given the newest follower of an account blocked the viewer, when the viewer asks for
+    one follower, then the newest visible one comes."""
+    star, older_fan, blocker, viewer = [await graphql.sign_up() for _ in range(4)]
+    await follow(graphql, older_fan, star)
+    await follow(graphql, blocker, star)
+    await graphql.data(
+        "mutation ($id: ID!) { blockUser(userId: $id) { ok } }",
+        {"id": viewer.id},
+        token=blocker.token,
+    )
+
+    data = await graphql.data(FOLLOWERS, {"id": star.id, "first": 1}, token=viewer.token)
+
+    followers = data["node"]["followers"]
+    assert [edge["node"]["username"] for edge in followers["edges"]] == [older_fan.username]
+    assert followers["pageInfo"]["hasNextPage"] is False
+
+
 async def test_a_private_accounts_followers_are_hidden_from_non_followers(
     graphql: GraphQLClient,
 ) -> None:

@@ -230,6 +230,28 @@ async def test_comments_by_blocked_accounts_are_hidden(graphql: GraphQLClient) -
     assert [e["node"]["id"] for e in view["comments"]["edges"]] == [kind["id"]]
 
 
+async def test_a_page_of_comments_reads_past_hidden_ones(graphql: GraphQLClient) -> None:
+    """Given the oldest comments are by an account the reader blocked, when the reader asks
+    for the first comment, then the first visible one comes, with a cursor to go on from."""
+    author, troll, reader = [await graphql.sign_up() for _ in range(3)]
+    post_id = await new_post(graphql, author)
+    for text in ("troll 1", "troll 2"):
+        await comment(graphql, troll, post_id, text)
+    kind = (await comment(graphql, author, post_id, "kind"))["comment"]
+    await comment(graphql, author, post_id, "kinder")
+    await graphql.data(
+        "mutation ($id: ID!) { blockUser(userId: $id) { ok } }",
+        {"id": troll.id},
+        token=reader.token,
+    )
+
+    comments = (await post_view(graphql, post_id, reader, first=1))["comments"]
+
+    assert [e["node"]["id"] for e in comments["edges"]] == [kind["id"]]
+    assert comments["pageInfo"]["hasNextPage"] is True
+    assert comments["pageInfo"]["endCursor"] is not None
+
+
 async def test_comment_counts_stay_exact_under_concurrency(graphql: GraphQLClient) -> None:
     author = await graphql.sign_up()
     post_id = await new_post(graphql, author)

@@ -56,6 +56,28 @@ async def test_a_hashtag_lists_its_posts_newest_first(graphql: GraphQLClient) ->
     assert [e["node"]["id"] for e in hashtag["posts"]["edges"]] == [newer["id"], older["id"]]
 
 
+async def test_a_hashtag_page_reads_past_posts_the_viewer_may_not_see(
+    graphql: GraphQLClient,
+) -> None:
+    """Given the newest post under a hashtag is by an account that blocked the viewer, when
+    the viewer asks for one post, then the newest visible one comes."""
+    author, blocker, viewer = [await graphql.sign_up() for _ in range(3)]
+    tag = f"tag{author.username[-6:]}"
+    visible = await new_post(graphql, author, f"#{tag}")
+    await new_post(graphql, blocker, f"#{tag}")
+    await graphql.data(
+        "mutation ($id: ID!) { blockUser(userId: $id) { ok } }",
+        {"id": viewer.id},
+        token=blocker.token,
+    )
+    query = HASHTAG.replace("posts {", "posts(first: 1) {")
+
+    posts = (await graphql.data(query, {"name": tag}, token=viewer.token))["hashtag"]["posts"]
+
+    assert [e["node"]["id"] for e in posts["edges"]] == [visible["id"]]
+    assert posts["pageInfo"]["hasNextPage"] is False
+
+
 async def test_an_unused_hashtag_is_null(graphql: GraphQLClient) -> None:
     assert (await graphql.data(HASHTAG, {"name": "never_used_anywhere_xyz"}))["hashtag"] is None
 
