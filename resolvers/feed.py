@@ -107,15 +107,28 @@ async def _ranked_page(
         if window is None:
             raise BadUserInput("This list has changed since that cursor; load it again.")
         ranked = window
-    chosen = ranked[offset : offset + size]
-    shown = {post.id: post for post in await _showable(context, viewer, chosen, kind=kind)}
+
+    # The window is read by position: a post gone or hidden since it was ranked is skipped.
+    async def fetch(after_position: int | None, limit: int) -> list[int]:
+        start = offset if after_position is None else after_position + 1
+        return list(range(start, min(start + limit, len(ranked))))
+
+    async def keep(positions: list[int]) -> list[tuple[int, PostRecord]]:
+        ids = [ranked[position] for position in positions]
+        shown = {post.id: post for post in await _showable(context, viewer, ids, kind=kind)}
+        return [
+            (position, shown[ranked[position]])
+            for position in positions
+            if ranked[position] in shown
+        ]
+
+    chosen, has_next_page = await fill_page(fetch, keep, lambda position: position, size, None)
     edges = [
-        (encode_signed_cursor(secret, scope, [snapshot, offset + position + 1]), shown[post_id])
-        for position, post_id in enumerate(chosen)
-        if post_id in shown
+        (encode_signed_cursor(secret, scope, [snapshot, position + 1]), post)
+        for position, post in chosen
     ]
-    await prefetch_cards(context, [post for _, post in edges])
-    return Page(edges=edges, has_next_page=offset + size < len(ranked))
+    await prefetch_cards(context, [post for _, post in chosen])
+    return Page(edges=edges, has_next_page=has_next_page)
 
 
 async def _rank_window(context: Context, viewer: UserRecord, kind: str) -> list[int]:

@@ -207,6 +207,29 @@ async def test_ranked_pages_are_stable_while_new_posts_arrive(graphql: GraphQLCl
     assert newcomer not in seen
 
 
+async def test_a_ranked_page_reads_past_posts_gone_since_the_ranking(
+    graphql: GraphQLClient,
+) -> None:
+    """Given a ranked window whose second post was deleted after it was ranked, when the
+    next page of one post is read, then the third post comes, not an empty page."""
+    author = await graphql.sign_up()
+    for _ in range(3):
+        await post(graphql, author)
+    ranked = (await graphql.data(FEED, {"order": "RANKED", "first": 3}, token=author.token))[
+        "feed"
+    ]["edges"]
+    await graphql.data(DELETE, {"id": ranked[1]["node"]["id"]}, token=author.token)
+
+    page = (
+        await graphql.data(
+            FEED, {"order": "RANKED", "first": 1, "after": ranked[0]["cursor"]}, token=author.token
+        )
+    )["feed"]
+
+    assert [e["node"]["id"] for e in page["edges"]] == [ranked[2]["node"]["id"]]
+    assert page["pageInfo"]["hasNextPage"] is False
+
+
 @pytest.mark.parametrize("order", ["RANKED", "CHRONOLOGICAL"])
 async def test_a_cursor_of_another_viewer_is_refused(graphql: GraphQLClient, order: str) -> None:
     alice, bob = await graphql.sign_up(), await graphql.sign_up()
