@@ -14,7 +14,6 @@ from strawberry.http import GraphQLHTTPResponse
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types.execution import ExecutionResult, PreExecutionError
 
-from loaders import Loaders
 from resolvers.context import Context, Services
 from resolvers.viewer import authenticate
 
@@ -70,16 +69,11 @@ class GraphQLView(GraphQL[Context, None]):
         services = self._services(request)
         if isinstance(request, WebSocket):
             # The token arrives later, in connection_init: see on_ws_connect.
-            return Context(services=services, loaders=Loaders.create(services.stores, None))
+            return Context.for_viewer(services, None)
         auth = await authenticate(services, request.headers.get("authorization"))
-        viewer_id = None if auth.viewer is None else auth.viewer.id
-        return Context(
-            services=services,
-            loaders=Loaders.create(services.stores, viewer_id),
-            viewer=auth.viewer,
-            session=auth.session,
-            auth_error=auth.error,
-        )
+        context = Context.for_viewer(services, auth.viewer)
+        context.session, context.auth_error = auth.session, auth.error
+        return context
 
     async def on_ws_connect(self, context: Context) -> None:
         params = context.connection_params or {}

@@ -18,7 +18,6 @@ from rich.progress import Progress
 
 from app.services import open_runtime
 from app.settings import Settings
-from loaders import Loaders
 from resolvers.comment import add_comment
 from resolvers.context import Context, Services
 from resolvers.ids import to_global_id
@@ -165,9 +164,7 @@ async def seed_posts(
 
 async def _context_for(services: Services, user_id: int) -> Context:
     viewer = (await services.stores.users.find_by_ids([user_id]))[user_id]
-    return Context(
-        services=services, loaders=Loaders.create(services.stores, user_id), viewer=viewer
-    )
+    return Context.for_viewer(services, viewer)
 
 
 async def _upload_photo(services: Services, context: Context, rng: random.Random) -> str:

@@ -42,7 +42,6 @@ from bench.dataset import FEED_QUERY
 from bench.fanout import CONSOLE_WIDTH, command_stats
 from bench.roundtrips import CountingDatabase, RoundTrips
 from bench.stats import LatencyStats
-from loaders import Loaders
 from resolvers.context import Context, Services
 from resolvers.fanout import LARGE_ACCOUNTS_LIMIT
 from resolvers.ids import parse_typed_id
@@ -203,9 +202,7 @@ class Reader:
         """One request; the ids of the posts it returned."""
         stores = self._services.stores
         viewer = (await stores.users.find_by_ids([self._viewer_id]))[self._viewer_id]
-        context = Context(
-            services=self._services, loaders=Loaders.create(stores, viewer.id), viewer=viewer
-        )
+        context = Context.for_viewer(self._services, viewer)
         result = await SCHEMA.execute(
             FEED_QUERY,
             variable_values={"first": PAGE_SIZE, "order": order},

@@ -53,7 +53,6 @@ from app.settings import Settings
 from bench.dataset import FEED_QUERY, POST_PAGE_QUERY, PostPage, make_post_page
 from bench.roundtrips import CountingDatabase, RoundTrips
 from bench.stats import LatencyStats
-from loaders import Loaders
 from resolvers.context import Context, Services
 from schema import build_schema
 from storage.mongo import Database
@@ -130,8 +129,7 @@ def strawberry_request(
     async def run() -> object:
         if not contexts or not loaders_kept:
             viewer = (await stores.users.find_by_ids([page.viewer_id]))[page.viewer_id]
-            loaders = Loaders.create(stores, viewer.id, batching=batching)
-            contexts[:] = [Context(services=counted, loaders=loaders, viewer=viewer)]
+            contexts[:] = [Context.for_viewer(counted, viewer, batching=batching)]
         context = contexts[0]
         result = await SCHEMA.execute(query, variable_values=variables, context_value=context)
         assert result.errors is None, result.errors

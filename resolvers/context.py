@@ -59,7 +59,18 @@ class Context:
     # The graphql-transport-ws connection_init payload, set by strawberry.
     connection_params: dict[str, Any] | None = field(default=None)
 
+    @classmethod
+    def for_viewer(
+        cls, services: Services, viewer: UserRecord | None, *, batching: bool = True
+    ) -> Context:
+        """A context with loaders of its own for `viewer` (None: anonymous), as every request
+        gets. `batching=False`: the naive loaders the read-path benchmark compares against."""
+        return cls(services=services, loaders=_loaders(services, viewer, batching), viewer=viewer)
+
     def refresh_loaders(self) -> None:
-        self.loaders = Loaders.create(
-            self.services.stores, None if self.viewer is None else self.viewer.id
-        )
+        self.loaders = _loaders(self.services, self.viewer, batching=True)
+
+
+def _loaders(services: Services, viewer: UserRecord | None, batching: bool) -> Loaders:
+    viewer_id = None if viewer is None else viewer.id
+    return Loaders.create(services.stores, viewer_id, batching=batching)

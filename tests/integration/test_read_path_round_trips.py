@@ -13,7 +13,6 @@ from app.services import Runtime, open_runtime
 from bench.dataset import PostPage, make_post_page
 from bench.read_path import Source, page_request
 from bench.roundtrips import CountingDatabase, RoundTrips
-from loaders import Loaders
 from resolvers.context import Context
 from schema import build_schema
 from storage.mongo import Database
@@ -45,7 +44,7 @@ async def read_page(
     counted = dataclasses.replace(services, stores=stores)
     viewer = (await stores.users.find_by_ids([page.viewer_id]))[page.viewer_id]
     counter.reset()
-    context = Context(services=counted, loaders=Loaders.create(stores, viewer.id), viewer=viewer)
+    context = Context.for_viewer(counted, viewer)
     query, variables = page_request(source, page, first)
     result = await SCHEMA.execute(query, variable_values=variables, context_value=context)
     assert result.errors is None, result.errors

@@ -13,7 +13,6 @@ import httpx
 import pytest
 
 from app.services import Runtime
-from loaders import Loaders
 from resolvers.context import Context
 from resolvers.errors import FieldError
 from resolvers.ids import to_global_id
@@ -252,9 +251,7 @@ async def test_a_failed_post_leaves_its_good_uploads_usable(graphql: GraphQLClie
 async def test_an_expired_upload_is_refused(runtime: Runtime) -> None:
     services = runtime.services
     user = await insert_user(services)
-    context = Context(
-        services=services, loaders=Loaders.create(services.stores, user.id), viewer=user
-    )
+    context = Context.for_viewer(services, user)
     created = await create_upload(context, "image/jpeg", 1_000)
     assert created.upload is not None
     later = dataclasses.replace(services, clock=lambda: services.clock() + UPLOAD_LIFETIME)
