@@ -90,7 +90,9 @@ async def follower_count_changed(services: Services, user: UserRecord, delta: in
     except RedisError as error:  # the list expires by itself soon after
         logger.warning("large-account list not refreshed: %s", error)
     if crossed_down:
-        for post_id in await services.stores.posts.ids_by_author(user.id, limit=MERGE_ON_FOLLOW):
+        for post_id in await services.stores.posts.ids_by_authors(
+            [user.id], before_id=None, limit=MERGE_ON_FOLLOW
+        ):
             await enqueue(services, "push", post_id, user.id)
 
 
@@ -110,7 +112,9 @@ async def enqueue(services: Services, op: str, post_id: int, author_id: int) -> 
 async def merge_followee(services: Services, follower_id: int, followee_id: int) -> None:
     """A new follow: the followee's recent posts join the follower's feed."""
     try:
-        recent = await services.stores.posts.ids_by_author(followee_id, limit=MERGE_ON_FOLLOW)
+        recent = await services.stores.posts.ids_by_authors(
+            [followee_id], before_id=None, limit=MERGE_ON_FOLLOW
+        )
         await services.stores.feeds.merge(follower_id, recent)
         await services.stores.feeds.forget_ids(followed_large_key(follower_id))
     except RedisError as error:  # the feed is rebuildable, and reads filter by follows
@@ -120,7 +124,9 @@ async def merge_followee(services: Services, follower_id: int, followee_id: int)
 async def unmerge_followee(services: Services, follower_id: int, followee_id: int) -> None:
     """An ended follow: the followee's posts leave the follower's feed."""
     try:
-        posts = await services.stores.posts.ids_by_author(followee_id, limit=FEED_MAX_ITEMS)
+        posts = await services.stores.posts.ids_by_authors(
+            [followee_id], before_id=None, limit=FEED_MAX_ITEMS
+        )
         await services.stores.feeds.unmerge(follower_id, posts)
         await services.stores.feeds.forget_ids(followed_large_key(follower_id))
     except RedisError as error:

@@ -186,14 +186,6 @@ class PostStore:
         cursor = self._posts.find(query, {"_id": 1}).sort("_id", DESCENDING).limit(limit)
         return [int(document["_id"]) async for document in cursor]
 
-    async def ids_by_author(self, author_id: int, *, limit: int) -> list[int]:
-        cursor = (
-            self._posts.find({"author_id": author_id}, {"_id": 1})
-            .sort("_id", DESCENDING)
-            .limit(limit)
-        )
-        return [int(document["_id"]) async for document in cursor]
-
     async def most_liked_since(self, since_id: int, *, limit: int) -> list[PostRecord]:
         """Posts newer than `since_id`, most liked first: Explore's popular candidates."""
         cursor = (
