@@ -13,6 +13,8 @@ from typing import Self
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from storage.stores import DEFAULT_FEED_INACTIVE_AFTER
+
 DEVELOPMENT_SECRET_KEY = "development-only-secret-key-change-me"
 DEFAULT_PORT = 8000
 
@@ -55,7 +57,9 @@ class Settings(BaseSettings):
         default=10_000, ge=0, description="Authors above this are merged into feeds at read time."
     )
     feed_inactive_days: int = Field(
-        default=30, ge=1, description="Feeds unread this long expire and are not fanned out to."
+        default=DEFAULT_FEED_INACTIVE_AFTER.days,
+        ge=1,
+        description="Feeds unread this long expire and are not fanned out to.",
     )
     fanout_in_server: bool | None = Field(
         default=None,

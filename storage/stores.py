@@ -20,7 +20,7 @@ from storage.session import SessionStore
 from storage.upload import UploadStore
 from storage.user import UserRecord, UserStore
 
-DEFAULT_FEED_INACTIVE_AFTER = timedelta(days=30)  # FEED_INACTIVE_DAYS
+DEFAULT_FEED_INACTIVE_AFTER = timedelta(days=30)  # a month away: the feed is rebuilt on return
 
 
 @dataclass(frozen=True, slots=True)
