@@ -22,11 +22,17 @@ DELETE = "mutation ($id: ID!) { deletePost(postId: $id) { ok } }"
 FAN_OUT_SECONDS = 10  # the worker picks jobs up at once; this only bounds a failing test
 
 
+async def feed_page(
+    graphql: GraphQLClient, viewer: Account, order: str, first: int, after: str | None = None
+) -> Any:
+    variables = {"order": order, "first": first, "after": after}
+    return (await graphql.data(FEED, variables, token=viewer.token))["feed"]
+
+
 async def feed_ids(
-    graphql: GraphQLClient, viewer: Account, order: str = "CHRONOLOGICAL", **args: Any
+    graphql: GraphQLClient, viewer: Account, order: str = "CHRONOLOGICAL"
 ) -> list[str]:
-    data = await graphql.data(FEED, {"order": order, "first": 50, **args}, token=viewer.token)
-    return [edge["node"]["id"] for edge in data["feed"]["edges"]]
+    return [edge["node"]["id"] for edge in (await feed_page(graphql, viewer, order, 50))["edges"]]
 
 
 async def post(graphql: GraphQLClient, author: Account, caption: str = "") -> str:
@@ -169,18 +175,10 @@ async def test_chronological_pages_are_stable_while_new_posts_arrive(
 ) -> None:
     author = await graphql.sign_up()
     posts = [await post(graphql, author) for _ in range(5)]
-    first = (await graphql.data(FEED, {"order": "CHRONOLOGICAL", "first": 2}, token=author.token))[
-        "feed"
-    ]
+    first = await feed_page(graphql, author, "CHRONOLOGICAL", 2)
 
     await post(graphql, author)  # lands above the first page
-    rest = (
-        await graphql.data(
-            FEED,
-            {"order": "CHRONOLOGICAL", "first": 10, "after": first["pageInfo"]["endCursor"]},
-            token=author.token,
-        )
-    )["feed"]
+    rest = await feed_page(graphql, author, "CHRONOLOGICAL", 10, first["pageInfo"]["endCursor"])
 
     newest_first = list(reversed(posts))
     assert [e["node"]["id"] for e in first["edges"]] == newest_first[:2]
@@ -191,16 +189,10 @@ async def test_chronological_pages_are_stable_while_new_posts_arrive(
 async def test_ranked_pages_are_stable_while_new_posts_arrive(graphql: GraphQLClient) -> None:
     author = await graphql.sign_up()
     posts = {await post(graphql, author) for _ in range(5)}
-    first = (await graphql.data(FEED, {"order": "RANKED", "first": 2}, token=author.token))["feed"]
+    first = await feed_page(graphql, author, "RANKED", 2)
 
     newcomer = await post(graphql, author)
-    rest = (
-        await graphql.data(
-            FEED,
-            {"order": "RANKED", "first": 10, "after": first["pageInfo"]["endCursor"]},
-            token=author.token,
-        )
-    )["feed"]
+    rest = await feed_page(graphql, author, "RANKED", 10, first["pageInfo"]["endCursor"])
 
     seen = [e["node"]["id"] for e in first["edges"] + rest["edges"]]
     assert sorted(seen) == sorted(posts)  # each once, the newcomer waits for a reload
@@ -215,16 +207,10 @@ async def test_a_ranked_page_reads_past_posts_gone_since_the_ranking(
     author = await graphql.sign_up()
     for _ in range(3):
         await post(graphql, author)
-    ranked = (await graphql.data(FEED, {"order": "RANKED", "first": 3}, token=author.token))[
-        "feed"
-    ]["edges"]
+    ranked = (await feed_page(graphql, author, "RANKED", 3))["edges"]
     await graphql.data(DELETE, {"id": ranked[1]["node"]["id"]}, token=author.token)
 
-    page = (
-        await graphql.data(
-            FEED, {"order": "RANKED", "first": 1, "after": ranked[0]["cursor"]}, token=author.token
-        )
-    )["feed"]
+    page = await feed_page(graphql, author, "RANKED", 1, ranked[0]["cursor"])
 
     assert [e["node"]["id"] for e in page["edges"]] == [ranked[2]["node"]["id"]]
     assert page["pageInfo"]["hasNextPage"] is False
@@ -235,7 +221,7 @@ async def test_a_cursor_of_another_viewer_is_refused(graphql: GraphQLClient, ord
     alice, bob = await graphql.sign_up(), await graphql.sign_up()
     for _ in range(3):
         await post(graphql, alice)
-    page = (await graphql.data(FEED, {"order": order, "first": 1}, token=alice.token))["feed"]
+    page = await feed_page(graphql, alice, order, 1)
 
     body = await graphql.execute(
         FEED, {"order": order, "after": page["pageInfo"]["endCursor"]}, token=bob.token
