@@ -183,13 +183,9 @@ async def execute_over_websocket(
     take: int | None = None,
 ) -> WebSocketOutcome:
     """Run one operation with graphql-ws's `createClient` (graphql-transport-ws)."""
-    request: dict[str, Any] = {"query": query}
-    if variables is not None:
-        request["variables"] = variables
-    if connection_params is not None:
-        request["connectionParams"] = connection_params
-    if take is not None:
-        request["take"] = take
+    request = _present(
+        query=query, variables=variables, connectionParams=connection_params, take=take
+    )
     [outcome] = await run_node_script("ws_client.mjs", ws_url, stdin=request)
     closed = outcome.get("closed") or {}
     return WebSocketOutcome(
@@ -247,28 +243,21 @@ async def run_apollo_client(
     `relay_pagination` ({"Query": {"feed": ["order"]}}) gives those fields Apollo's
     `relayStylePagination(keyArgs)`; without it the cache has Apollo's default options.
     """
-    request: dict[str, Any] = {
-        "steps": [
-            {
-                key: value
-                for key, value in {
-                    "kind": step.kind,
-                    "document": step.document,
-                    "variables": step.variables,
-                    "fetchPolicy": step.fetch_policy,
-                    "connection": step.connection,
-                }.items()
-                if value is not None
-            }
+    request = _present(
+        steps=[
+            _present(
+                kind=step.kind,
+                document=step.document,
+                variables=step.variables,
+                fetchPolicy=step.fetch_policy,
+                connection=step.connection,
+            )
             for step in steps
-        ]
-    }
-    if token is not None:
-        request["token"] = token
-    if headers is not None:
-        request["headers"] = headers
-    if relay_pagination is not None:
-        request["relayPagination"] = relay_pagination
+        ],
+        token=token,
+        headers=headers,
+        relayPagination=relay_pagination,
+    )
     lines = await run_node_script("apollo_client.mjs", graphql_url, stdin=request)
     return [
         ApolloOutcome(
@@ -286,3 +275,8 @@ async def run_apollo_client(
         )
         for line in lines
     ]
+
+
+def _present(**fields: Any) -> dict[str, Any]:
+    """The fields that have a value: the Node scripts read a missing key as "not given"."""
+    return {name: value for name, value in fields.items() if value is not None}
