@@ -21,7 +21,8 @@ from strawberry.types import ExecutionContext
 
 from schema.mutation import Mutation
 from schema.query import Query
-from schema.types.post import Comment, Post
+from schema.types.comment import Comment
+from schema.types.post import Post
 from schema.types.user import User
 
 # The deepest contract operation (Feed: feed.edges.node.comments.edges.node.author) is 7

@@ -5,47 +5,28 @@ from __future__ import annotations
 import strawberry
 
 from resolvers import account, block, comment, follow, like, post, upload
+from schema.types.account import AuthPayload, LogInInput, LogOutPayload, SignUpInput
+from schema.types.comment import AddCommentInput, CommentPayload
 from schema.types.common import Info, OkPayload, UserError
-from schema.types.post import (
-    AddCommentInput,
-    CommentPayload,
-    CreatePostInput,
-    CreateUploadInput,
-    CreateUploadPayload,
-    PostPayload,
-    Upload,
-)
-from schema.types.user import (
-    AuthPayload,
-    FollowPayload,
-    LogInInput,
-    LogOutPayload,
-    SignUpInput,
-    UpdateProfileInput,
-    User,
-    UserPayload,
-)
-
-
-def _auth_payload(result: account.AuthResult) -> AuthPayload:
-    return AuthPayload(
-        token=result.token,
-        user=User.wrap_optional(result.user),
-        errors=UserError.from_errors(result.errors),
-    )
+from schema.types.follow import FollowPayload
+from schema.types.post import CreatePostInput, PostPayload
+from schema.types.upload import CreateUploadInput, CreateUploadPayload
+from schema.types.user import UpdateProfileInput, User, UserPayload
 
 
 @strawberry.type
 class Mutation:
     @strawberry.mutation(description="Create an account and sign in to it.")
     async def sign_up(self, info: Info, input: SignUpInput) -> AuthPayload:
-        return _auth_payload(
+        return AuthPayload.from_result(
             await account.sign_up(info.context, input.username, input.email, input.password)
         )
 
     @strawberry.mutation(description="Sign in with a username or email and a password.")
     async def log_in(self, info: Info, input: LogInInput) -> AuthPayload:
-        return _auth_payload(await account.log_in(info.context, input.login, input.password))
+        return AuthPayload.from_result(
+            await account.log_in(info.context, input.login, input.password)
+        )
 
     @strawberry.mutation(description="Revoke the token this request was made with.")
     async def log_out(self, info: Info) -> LogOutPayload:
@@ -92,10 +73,8 @@ class Mutation:
 
     @strawberry.mutation(description="Get a signed form to upload a photo or video with.")
     async def create_upload(self, info: Info, input: CreateUploadInput) -> CreateUploadPayload:
-        result = await upload.create_upload(info.context, input.content_type, input.byte_size)
-        return CreateUploadPayload(
-            upload=None if result.upload is None else Upload(created=result.upload),
-            errors=UserError.from_errors(result.errors),
+        return CreateUploadPayload.from_result(
+            await upload.create_upload(info.context, input.content_type, input.byte_size)
         )
 
     @strawberry.mutation(description="Post 1 to 10 uploaded photos with a caption.")

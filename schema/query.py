@@ -13,8 +13,10 @@ from resolvers.errors import BadUserInput
 from resolvers.feed import FeedOrder
 from resolvers.ids import parse_global_id
 from resolvers.pagination import DEFAULT_PAGE_SIZE
+from schema.types.comment import Comment
 from schema.types.common import Connection, Info, Node, to_connection
-from schema.types.post import Comment, Hashtag, Post
+from schema.types.hashtag import Hashtag
+from schema.types.post import Post
 from schema.types.user import User
 
 # Registered for GraphQL; annotations use the resolvers' enum itself.

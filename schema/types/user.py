@@ -1,22 +1,25 @@
-"""The `User` type and the account and social-graph payloads."""
+"""The `User` type, its payload and the profile input."""
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
 from resolvers import follow as follow_resolvers
 from resolvers import post as post_resolvers
-from resolvers.follow import FollowResult
 from resolvers.ids import to_global_id
 from resolvers.pagination import DEFAULT_PAGE_SIZE
 from schema.eager import eager
 from schema.types.common import Connection, Info, Node, UserError, to_connection
-from schema.types.post import Post
-from storage.follow import FollowState
+from schema.types.follow import FollowState
 from storage.user import UserRecord
 
-# Registered for GraphQL; annotations use the storage enum itself.
-strawberry.enum(FollowState, name="FollowState")
+if TYPE_CHECKING:
+    from schema.types.post import Post
+
+# Lazy: posts refer back to their authors, and neither module imports the other.
+PostType = Annotated["Post", strawberry.lazy("schema.types.post")]
 
 
 @strawberry.type(name="User")
@@ -69,7 +72,9 @@ class User(Node):
     @strawberry.field(description="Posts, newest first; empty when private to the viewer.")
     async def posts(
         self, info: Info, first: int | None = DEFAULT_PAGE_SIZE, after: str | None = None
-    ) -> Connection[Post]:
+    ) -> Connection[PostType]:
+        from schema.types.post import Post
+
         page = await post_resolvers.posts_by_author(info.context, self.record, first, after)
         return to_connection(page, Post.wrap)
 
@@ -92,52 +97,17 @@ class User(Node):
         return None if record is None else cls.wrap(record)
 
 
-@strawberry.type
-class AuthPayload:
-    token: str | None = strawberry.field(
-        description='The bearer token: send it as "Authorization: Bearer <token>".'
-    )
-    user: User | None
-    errors: list[UserError]
+async def author(info: Info, author_id: int) -> User:
+    """The author of a post or comment."""
+    record = await info.context.loaders.user_by_id.load(author_id)
+    assert record is not None, "accounts are never deleted"
+    return User.wrap(record)
 
 
 @strawberry.type
 class UserPayload:
     user: User | None
     errors: list[UserError]
-
-
-@strawberry.type
-class FollowPayload:
-    state: FollowState | None
-    user: User | None
-    errors: list[UserError]
-
-    @classmethod
-    def from_result(cls, result: FollowResult) -> FollowPayload:
-        return cls(
-            state=result.state,
-            user=User.wrap_optional(result.user),
-            errors=UserError.from_errors(result.errors),
-        )
-
-
-@strawberry.type
-class LogOutPayload:
-    ok: bool
-
-
-@strawberry.input
-class SignUpInput:
-    username: str
-    email: str
-    password: str
-
-
-@strawberry.input
-class LogInInput:
-    login: str = strawberry.field(description="The username or the email address.")
-    password: str
 
 
 @strawberry.input
