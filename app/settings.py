@@ -49,8 +49,6 @@ class Settings(BaseSettings):
         "the app itself, which serves the embedded storage's media.",
     )
     media_dir: str = ".pictograph/media"
-    triton_url: str | None = None
-    broadcast_url: str | None = None
 
     session_days: int = Field(default=30, ge=1, le=365)
     fanout_max_followers: int = Field(
@@ -102,8 +100,6 @@ class Settings(BaseSettings):
             "MONGODB_URL": self.mongodb_url,
             "REDIS_URL": self.redis_url,
             "S3_ENDPOINT_URL": self.s3_endpoint_url,
-            "TRITON_URL": self.triton_url,
-            "BROADCAST_URL": self.broadcast_url,
         }
         return [f"PICTOGRAPH_{name}" for name, url in urls.items() if url is None]
 

@@ -1,7 +1,7 @@
 """Ranking candidates: one call scores a whole window of them.
 
-`InProcessRanker` evaluates the model in the process: the fallback when no Triton server is
-configured (and the reference the Triton-served model must agree with).
+`InProcessRanker` evaluates a fixed linear model in the process; it is the only ranker until
+a trained model served by Triton lands (the ranking issue), when it becomes the fallback.
 """
 
 from __future__ import annotations
@@ -12,8 +12,7 @@ from typing import Protocol
 from ranking.features import FEATURE_NAMES, Candidate
 
 # A linear model over the features, weights in FEATURE_NAMES order: fresh posts first,
-# engagement lifts a post, accounts the viewer follows count more. A trained model served by
-# Triton replaces it; these weights only make the fallback sensible.
+# engagement lifts a post, accounts the viewer follows count more. Hand-set, not trained.
 FALLBACK_WEIGHTS = (0.0, -1.0, 0.6, 0.4, 0.05, 0.5)
 assert len(FALLBACK_WEIGHTS) == len(FEATURE_NAMES)
 

@@ -9,8 +9,6 @@ REAL_BACKENDS = {
     "mongodb_url": "mongodb://db:27017",
     "redis_url": "redis://cache:6379/0",
     "s3_endpoint_url": "https://s3.example.com",
-    "triton_url": "http://triton:8000",
-    "broadcast_url": "redis://bus:6379/1",
 }
 
 
