@@ -30,9 +30,19 @@ async def _set_like(context: Context, raw_post_id: str, *, liked: bool) -> PostR
         changed = await stores.likes.insert(context.services.ids.next_id(), viewer.id, post.id)
     else:
         changed = await stores.likes.delete(viewer.id, post.id)
-    if changed:
-        await stores.posts.increment_counts(post.id, like=1 if liked else -1)
-    return PostResult(post=await reload_post(context, post.id))
+    if not changed:
+        return PostResult(post=await reload_post(context, post.id))
+    counted = await stores.posts.increment_counts(post.id, like=1 if liked else -1)
+    # This write's own results, not the cache's: read-after-write for the liker.
+    context.loaders.liked_by_post_id.clear(post.id).prime(post.id, liked)
+    return PostResult(post=remember_post(context, post.id, counted))
+
+
+def remember_post(context: Context, post_id: int, post: PostRecord | None) -> PostRecord | None:
+    """`post` as this request's own write left it, which its loaders answer from now on:
+    the actor reads their write even if its cache invalidation was lost."""
+    context.loaders.post_by_id.clear(post_id).prime(post_id, post)
+    return post
 
 
 async def reload_post(context: Context, post_id: int) -> PostRecord | None:

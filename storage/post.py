@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from pymongo import ASCENDING, DESCENDING, IndexModel
+from pymongo import ASCENDING, DESCENDING, IndexModel, ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
 from storage.cache import Cache
@@ -195,12 +195,17 @@ class PostStore:
         )
         return [_record(document) async for document in cursor]
 
-    async def increment_counts(self, post_id: int, **counts: int) -> None:
-        """Atomically add to `<name>_count` fields (like=1, comment=-2)."""
-        await self._posts.update_one(
-            {"_id": post_id}, {"$inc": {f"{name}_count": delta for name, delta in counts.items()}}
+    async def increment_counts(self, post_id: int, **counts: int) -> PostRecord | None:
+        """Atomically add to `<name>_count` fields (like=1, comment=-2); returns the post as
+        this update left it (None if it no longer exists). The counters live in the cached
+        record, so each change invalidates it: readers see the new count from then on."""
+        document = await self._posts.find_one_and_update(
+            {"_id": post_id},
+            {"$inc": {f"{name}_count": delta for name, delta in counts.items()}},
+            return_document=ReturnDocument.AFTER,
         )
         await self._cache.delete(post_id)
+        return None if document is None else _record(document)
 
     async def add_preview_comment(self, post_id: int, comment: CommentRef) -> None:
         """Keep the oldest PREVIEW_COMMENTS top-level comments, whatever the order of

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from storage.block import BlockStore
-from storage.cache import Cache, Pair, RecordT, record_cache, relation_cache
+from storage.cache import record_cache, relation_cache
 from storage.comment import CommentRecord, CommentStore
 from storage.fanout_queue import FanoutQueue
 from storage.feed import FeedStore
@@ -43,26 +43,19 @@ class Stores:
         database: Database,
         redis: Redis,
         *,
-        caching: bool = True,
         feed_inactive_after: timedelta = DEFAULT_FEED_INACTIVE_AFTER,
     ) -> Stores:
-        """`caching=False` sends every read to MongoDB (the benchmark's naive baseline)."""
-
-        def records(namespace: str, record_type: type[RecordT]) -> Cache[int, RecordT]:
-            return record_cache(redis, namespace, record_type, enabled=caching)
-
-        def relations(namespace: str) -> Cache[Pair, str]:
-            return relation_cache(redis, namespace, enabled=caching)
-
         return cls(
-            users=UserStore(database["users"], records("user", UserRecord)),
+            users=UserStore(database["users"], record_cache(redis, "user", UserRecord)),
             sessions=SessionStore(database["sessions"]),
-            follows=FollowStore(database["follows"], relations("follow")),
-            blocks=BlockStore(database["blocks"], relations("block")),
+            follows=FollowStore(database["follows"], relation_cache(redis, "follow")),
+            blocks=BlockStore(database["blocks"], relation_cache(redis, "block")),
             uploads=UploadStore(database["uploads"]),
-            posts=PostStore(database["posts"], records("post", PostRecord)),
-            likes=LikeStore(database["likes"], relations("like")),
-            comments=CommentStore(database["comments"], records("comment", CommentRecord)),
+            posts=PostStore(database["posts"], record_cache(redis, "post", PostRecord)),
+            likes=LikeStore(database["likes"], relation_cache(redis, "like")),
+            comments=CommentStore(
+                database["comments"], record_cache(redis, "comment", CommentRecord)
+            ),
             hashtags=HashtagStore(database["hashtags"]),
             feeds=FeedStore(redis, feed_inactive_after),
             fanout=FanoutQueue(redis, database["outbox"]),
