@@ -5,7 +5,8 @@ viewer's precomputed feed in Redis), or with `--source hashtag` a hashtag's page
 is a MongoDB query.
 
 (a) Pictograph as it runs: DataLoaders batching every read, Redis cache warm.
-(b) The same schema and resolvers naive: loaders neither batch nor memoise, no cache.
+(b) The same schema and resolvers naive: loaders neither batch nor memoise, no cache
+    (built by bench.naive, so the production classes carry no switch for it).
 (c) The ceiling for a Python GraphQL server: graphql-core executing the pre-parsed query
     over pre-built Python objects, with no I/O at all.
 (d) Not one of the issue's ways: a with its loaders already full, one Context kept across
@@ -51,8 +52,10 @@ from rich.table import Table
 from app.services import open_runtime
 from app.settings import Settings
 from bench.dataset import FEED_QUERY, POST_PAGE_QUERY, PostPage, make_post_page
+from bench.naive import naive_loaders, uncached_stores
 from bench.roundtrips import CountingDatabase, RoundTrips
 from bench.stats import LatencyStats
+from loaders import Loaders
 from resolvers.context import Context, Services
 from schema import build_schema
 from storage.mongo import Database
@@ -118,7 +121,7 @@ def strawberry_request(
     page: PostPage,
     request: tuple[str, dict[str, Any]],
     *,
-    batching: bool,
+    loaders: Callable[[Stores, int | None], Loaders] = Loaders.create,
     loaders_kept: bool = False,
 ) -> Callable[[], Awaitable[object]]:
     """`loaders_kept`: one Context for every request (way d), else one per request."""
@@ -129,7 +132,9 @@ def strawberry_request(
     async def run() -> object:
         if not contexts or not loaders_kept:
             viewer = (await stores.users.find_by_ids([page.viewer_id]))[page.viewer_id]
-            contexts[:] = [Context.for_viewer(counted, viewer, batching=batching)]
+            contexts[:] = [
+                Context(services=counted, loaders=loaders(stores, viewer.id), viewer=viewer)
+            ]
         context = contexts[0]
         result = await SCHEMA.execute(query, variable_values=variables, context_value=context)
         assert result.errors is None, result.errors
@@ -171,20 +176,18 @@ async def one_pass(
         counter = RoundTrips()
         counting = cast("Database", CountingDatabase(runtime.database, counter))
         cached = Stores.create(counting, services.redis)
-        uncached = Stores.create(counting, services.redis, caching=False)
+        uncached = uncached_stores(counting, cached)
         gc.freeze()
         results = []
         for size in sizes:
             request = page_request(source, page, size)
-            ours = strawberry_request(services, cached, page, request, batching=True)
+            ours = strawberry_request(services, cached, page, request)
             data = cast("dict[str, Any]", await ours())
             results.append(await measure("a: pictograph", size, requests, ours, counter))
-            kept = strawberry_request(
-                services, cached, page, request, batching=True, loaders_kept=True
-            )
+            kept = strawberry_request(services, cached, page, request, loaders_kept=True)
             results.append(await measure("d: a, loaders full", size, requests, kept, counter))
             if naive_requests:
-                naive = strawberry_request(services, uncached, page, request, batching=False)
+                naive = strawberry_request(services, uncached, page, request, loaders=naive_loaders)
                 results.append(await measure("b: naive", size, naive_requests, naive, counter))
             ceiling = graphql_core_request(data, request)
             results.append(await measure("c: graphql-core", size, requests, ceiling, counter))

@@ -29,9 +29,9 @@ class Loaders:
     liked_by_post_id: LikedByPostIdLoader
 
     @classmethod
-    def create(cls, stores: Stores, viewer_id: int | None, *, batching: bool = True) -> Loaders:
+    def create(cls, stores: Stores, viewer_id: int | None) -> Loaders:
         def make(loader: type[StoreLoader[Any, Any]]) -> Any:
-            return loader(stores, viewer_id, batching=batching)
+            return loader(stores, viewer_id)
 
         return cls(
             user_by_id=make(UserByIdLoader),

@@ -15,10 +15,8 @@ ValueT = TypeVar("ValueT")
 
 
 class StoreLoader(DataLoader[KeyT, ValueT], Generic[KeyT, ValueT]):
-    def __init__(self, stores: Stores, viewer_id: int | None, *, batching: bool = True) -> None:
-        """`batching=False` loads key by key without memoising: the naive resolvers that the
-        read-path benchmark compares against."""
-        super().__init__(batch=batching, cache=batching)
+    def __init__(self, stores: Stores, viewer_id: int | None) -> None:
+        super().__init__()
         self._stores = stores
         self._viewer_id = viewer_id  # None for an anonymous viewer
 

@@ -60,17 +60,15 @@ class Context:
     connection_params: dict[str, Any] | None = field(default=None)
 
     @classmethod
-    def for_viewer(
-        cls, services: Services, viewer: UserRecord | None, *, batching: bool = True
-    ) -> Context:
+    def for_viewer(cls, services: Services, viewer: UserRecord | None) -> Context:
         """A context with loaders of its own for `viewer` (None: anonymous), as every request
-        gets. `batching=False`: the naive loaders the read-path benchmark compares against."""
-        return cls(services=services, loaders=_loaders(services, viewer, batching), viewer=viewer)
+        gets."""
+        return cls(services=services, loaders=_loaders(services, viewer), viewer=viewer)
 
     def refresh_loaders(self) -> None:
-        self.loaders = _loaders(self.services, self.viewer, batching=True)
+        self.loaders = _loaders(self.services, self.viewer)
 
 
-def _loaders(services: Services, viewer: UserRecord | None, batching: bool) -> Loaders:
+def _loaders(services: Services, viewer: UserRecord | None) -> Loaders:
     viewer_id = None if viewer is None else viewer.id
-    return Loaders.create(services.stores, viewer_id, batching=batching)
+    return Loaders.create(services.stores, viewer_id)
