@@ -90,11 +90,11 @@ class Cache(Generic[KeyT, ValueT]):
         self._clock = clock
         self._fill = redis.register_script(FILL_SCRIPT)
 
-    def key(self, key: KeyT) -> str:
+    def _key(self, key: KeyT) -> str:
         return self._prefix + self._key_text(key)
 
-    def token_key(self, key: KeyT) -> str:
-        return self.key(key) + ":token"
+    def _token_key(self, key: KeyT) -> str:
+        return self._key(key) + ":token"
 
     async def read_through(
         self,
@@ -121,7 +121,7 @@ class Cache(Generic[KeyT, ValueT]):
         self, wanted: list[KeyT]
     ) -> tuple[dict[KeyT, ValueT], dict[KeyT, Token] | None]:
         """The cached values, and the token each miss saw (None: Redis did not answer)."""
-        names = [self.key(key) for key in wanted] + [self.token_key(key) for key in wanted]
+        names = [self._key(key) for key in wanted] + [self._token_key(key) for key in wanted]
         try:
             answers = await self._redis.mget(names)
         except RedisError as error:
@@ -140,13 +140,15 @@ class Cache(Generic[KeyT, ValueT]):
     async def _put_unless_invalidated(
         self, values: Mapping[KeyT, ValueT], tokens: Mapping[KeyT, Token]
     ) -> None:
-        if not values:
-            return
         names: list[str] = []
         arguments: list[Token | int] = [CACHE_TTL_SECONDS]
         for key, value in values.items():
-            names += [self.key(key), self.token_key(key)]
+            if key not in tokens:  # not a key this read missed: no token to check it by
+                continue
+            names += [self._key(key), self._token_key(key)]
             arguments += [tokens[key], self._encode(value)]
+        if not names:
+            return
         try:
             await self._fill(keys=names, args=arguments)
         except RedisError as error:
@@ -161,8 +163,8 @@ class Cache(Generic[KeyT, ValueT]):
             async with self._redis.pipeline(transaction=True) as pipe:
                 for key in keys:
                     token = secrets.token_hex(TOKEN_BYTES)
-                    pipe.set(self.token_key(key), token, ex=TOKEN_TTL_SECONDS)
-                pipe.delete(*(self.key(key) for key in keys))
+                    pipe.set(self._token_key(key), token, ex=TOKEN_TTL_SECONDS)
+                pipe.delete(*(self._key(key) for key in keys))
                 await pipe.execute()
         except RedisError as error:
             logger.warning("cache invalidation failed: %s", error)
