@@ -61,3 +61,10 @@ class BadUserInput(PublicError):
 
 class RateLimited(PublicError):
     code = "RATE_LIMITED"
+
+
+class CursorExpired(PublicError):
+    """A genuine cursor into a list snapshot that is gone (a ranked window expired): the
+    client reloads the list from the top. A forged cursor is BAD_USER_INPUT instead."""
+
+    code = "CURSOR_EXPIRED"

@@ -5,13 +5,24 @@ time, the recent posts of the large accounts the viewer follows. A feed that doe
 (its owner was away, or Redis lost it) is rebuilt from MongoDB by the read that finds it
 missing, which serves its page from the same query. Whatever Redis holds, only posts of
 accounts the viewer follows (or the viewer's own) that still exist and that the viewer may
-see are shown.
+see are shown. Explore's candidates are recent popular posts and posts liked lately by the
+accounts the viewer follows, both read from MongoDB.
+
+A ranked list (the RANKED feed, Explore) pages through a window of the ranker's order kept
+in Redis. When ranking is unavailable (Redis or the ranker fails) the same list is served
+newest first instead, and its cursors keep paging across the switch: a ranked cursor also
+carries the oldest post ranked up to it, where the newest-first list goes on (no post of
+the earlier pages comes again), and a cursor handed out by a newest-first page goes on
+newest first, even once ranking is back, until the client reloads the list.
 """
 
 from __future__ import annotations
 
+import itertools
 import logging
 import zlib
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import timedelta
 from enum import StrEnum
 
@@ -21,7 +32,7 @@ from ranking.features import Candidate
 from ranking.ranker import rank
 from resolvers import fanout
 from resolvers.context import Context
-from resolvers.errors import BadUserInput
+from resolvers.errors import BadUserInput, CursorExpired
 from resolvers.pagination import (
     DEFAULT_PAGE_SIZE,
     Page,
@@ -36,6 +47,7 @@ from storage.feed import FEED_MAX_ITEMS
 from storage.follow import FollowState
 from storage.ids import id_for_time, id_to_datetime
 from storage.post import PostRecord
+from storage.ranked_window import Surface
 from storage.user import UserRecord
 
 logger = logging.getLogger(__name__)
@@ -46,10 +58,25 @@ EXPLORE_RECENT = timedelta(days=7)  # how old a popular post may be to be explor
 EXPLORE_CANDIDATES = 200
 EXPLORE_FOLLOWEES_SAMPLED = 100  # whose likes feed Explore's social candidates
 
+# fetch(before_id, limit): the next post ids of a list, newest first, older than before_id.
+NewestFirst = Callable[[int | None, int], Awaitable[list[int]]]
+
 
 class FeedOrder(StrEnum):
     RANKED = "RANKED"
     CHRONOLOGICAL = "CHRONOLOGICAL"
+
+
+@dataclass(frozen=True, slots=True)
+class RankedCursor:
+    snapshot: int  # the ranked window
+    position: int  # the window's next position to read
+    older_than: int  # the oldest post ranked before `position`: where newest first goes on
+
+
+@dataclass(frozen=True, slots=True)
+class NewestFirstCursor:
+    before_id: int
 
 
 async def feed(
@@ -58,55 +85,36 @@ async def feed(
     viewer = require_viewer(context)
     size = page_size(first, DEFAULT_PAGE_SIZE)
     if order is FeedOrder.CHRONOLOGICAL:
-        return await _chronological(context, viewer, size, after)
-    try:
-        return await _ranked_page(context, viewer, "feed", size, after)
-    except RedisError as error:
-        # Ranked windows live in Redis: without it, the newest posts, from MongoDB.
-        logger.warning("ranked feed unavailable, serving it chronologically: %s", error)
-        return await _chronological(context, viewer, size, None)
+        before_id = (
+            None if after is None else _newest_first_cursor(context, viewer, Surface.FEED, after)
+        )
+        return await _newest_first_page(context, viewer, Surface.FEED, size, before_id)
+    return await _ranked_list(context, viewer, Surface.FEED, size, after)
 
 
 async def explore(context: Context, first: int | None, after: str | None) -> Page[PostRecord]:
     viewer = require_viewer(context)
-    return await _ranked_page(
-        context, viewer, "explore", page_size(first, DEFAULT_PAGE_SIZE), after
+    return await _ranked_list(
+        context, viewer, Surface.EXPLORE, page_size(first, DEFAULT_PAGE_SIZE), after
     )
 
 
-async def _chronological(
-    context: Context, viewer: UserRecord, size: int, after: str | None
+async def _ranked_list(
+    context: Context, viewer: UserRecord, surface: Surface, size: int, after: str | None
 ) -> Page[PostRecord]:
-    secret, scope = context.services.cursor_secret, f"chronological:{viewer.id}"
-    before_id = None if after is None else decode_signed_cursor(secret, scope, after, 1)[0]
-
-    async def fetch(older_than: int | None, limit: int) -> list[int]:
-        return await _feed_ids(context, viewer, older_than, limit)
-
-    async def keep(ids: list[int]) -> list[PostRecord]:
-        return await _showable(context, viewer, ids)
-
-    shown, has_next_page = await fill_page(fetch, keep, lambda post_id: post_id, size, before_id)
-    edges = [(encode_signed_cursor(secret, scope, [post.id]), post) for post in shown]
-    await prefetch_cards(context, shown)
-    return Page(edges=edges, has_next_page=has_next_page)
-
-
-async def _ranked_page(
-    context: Context, viewer: UserRecord, kind: str, size: int, after: str | None
-) -> Page[PostRecord]:
-    services = context.services
-    secret, scope = services.cursor_secret, f"{kind}:{viewer.id}"
-    if after is None:
-        ranked = await _rank_window(context, viewer, kind)
-        snapshot = await services.stores.feeds.save_ranking(viewer.id, kind, ranked)
-        offset = 0
-    else:
-        snapshot, offset = decode_signed_cursor(secret, scope, after, 2)
-        window = await services.stores.feeds.ranking(viewer.id, kind, snapshot)
-        if window is None:
-            raise BadUserInput("This list has changed since that cursor; load it again.")
-        ranked = window
+    """A page of the ranked list, or of the same list newest first when ranking is
+    unavailable or the client's cursor came from a newest-first page."""
+    cursor = None if after is None else _ranked_list_cursor(context, viewer, surface, after)
+    if isinstance(cursor, NewestFirstCursor):
+        return await _newest_first_page(context, viewer, surface, size, cursor.before_id)
+    window = await _ranked_window(context, viewer, surface, cursor)
+    if window is None:
+        before_id = None if cursor is None else cursor.older_than
+        return await _newest_first_page(context, viewer, surface, size, before_id)
+    snapshot, ranked = window
+    offset = 0 if cursor is None else cursor.position
+    # The oldest post ranked up to each position: a cursor's way on when ranking fails.
+    oldest_so_far = list(itertools.accumulate(ranked, min))
 
     # The window is read by position: a post gone or hidden since it was ranked is skipped.
     async def fetch(after_position: int | None, limit: int) -> list[int]:
@@ -115,7 +123,7 @@ async def _ranked_page(
 
     async def keep(positions: list[int]) -> list[tuple[int, PostRecord]]:
         ids = [ranked[position] for position in positions]
-        shown = {post.id: post for post in await _showable(context, viewer, ids, kind=kind)}
+        shown = {post.id: post for post in await _showable(context, viewer, ids, surface)}
         return [
             (position, shown[ranked[position]])
             for position in positions
@@ -123,21 +131,49 @@ async def _ranked_page(
         ]
 
     chosen, has_next_page = await fill_page(fetch, keep, lambda position: position, size, None)
+    scope = _scope(viewer, surface, FeedOrder.RANKED)
     edges = [
-        (encode_signed_cursor(secret, scope, [snapshot, position + 1]), post)
+        (
+            encode_signed_cursor(
+                context.services.cursor_secret,
+                scope,
+                [snapshot, position + 1, oldest_so_far[position]],
+            ),
+            post,
+        )
         for position, post in chosen
     ]
     await prefetch_cards(context, [post for _, post in chosen])
     return Page(edges=edges, has_next_page=has_next_page)
 
 
-async def _rank_window(context: Context, viewer: UserRecord, kind: str) -> list[int]:
-    ids = (
-        await _feed_ids(context, viewer, None, RANK_WINDOW)
-        if kind == "feed"
-        else await _explore_ids(context, viewer)
+async def _ranked_window(
+    context: Context, viewer: UserRecord, surface: Surface, cursor: RankedCursor | None
+) -> tuple[int, list[int]] | None:
+    """(snapshot, ranked post ids) of the window a page reads, ranked now for a first page;
+    None when ranking is unavailable. CURSOR_EXPIRED when the cursor's window is gone."""
+    windows = context.services.stores.ranked_windows
+    try:
+        if cursor is None:
+            ranked = await _rank(context, viewer, surface)
+            if ranked is None:
+                return None
+            return await windows.save(viewer.id, surface, ranked), ranked
+        window = await windows.window(viewer.id, surface, cursor.snapshot)
+    except RedisError as error:
+        # Ranked windows live in Redis: without it, the same list newest first.
+        logger.warning("%s served newest first, Redis failed: %s", surface, error)
+        return None
+    if window is None:
+        raise CursorExpired("This list has changed since that cursor; load it from the top.")
+    return cursor.snapshot, window
+
+
+async def _rank(context: Context, viewer: UserRecord, surface: Surface) -> list[int] | None:
+    """The candidates of a window, best first; None when the ranker failed."""
+    posts = await _showable(
+        context, viewer, await _window_candidates(context, viewer, surface), surface
     )
-    posts = await _showable(context, viewer, ids, kind=kind)
     now = context.services.clock()
     candidates = [
         Candidate(
@@ -146,11 +182,80 @@ async def _rank_window(context: Context, viewer: UserRecord, kind: str) -> list[
             like_count=post.like_count,
             comment_count=post.comment_count,
             media_count=len(post.media),
-            viewer_follows_author=kind == "feed",
+            viewer_follows_author=surface is Surface.FEED,
         )
         for post in posts
     ]
-    return await rank(context.services.ranker, candidates)
+    try:
+        return await rank(context.services.ranker, candidates)
+    except Exception as error:
+        # The ranker is a model server whose client raises errors of its own; whatever it
+        # raises, the list is still served, newest first.
+        logger.warning("%s served newest first, the ranker failed: %r", surface, error)
+        return None
+
+
+async def _window_candidates(context: Context, viewer: UserRecord, surface: Surface) -> list[int]:
+    if surface is Surface.FEED:
+        return await _feed_ids(context, viewer, None, RANK_WINDOW)
+    return await _explore_ids(context, viewer)
+
+
+async def _newest_first_page(
+    context: Context, viewer: UserRecord, surface: Surface, size: int, before_id: int | None
+) -> Page[PostRecord]:
+    secret, scope = context.services.cursor_secret, _scope(viewer, surface, FeedOrder.CHRONOLOGICAL)
+    fetch = await _newest_first(context, viewer, surface)
+
+    async def keep(ids: list[int]) -> list[PostRecord]:
+        return await _showable(context, viewer, ids, surface)
+
+    shown, has_next_page = await fill_page(fetch, keep, lambda post_id: post_id, size, before_id)
+    edges = [(encode_signed_cursor(secret, scope, [post.id]), post) for post in shown]
+    await prefetch_cards(context, shown)
+    return Page(edges=edges, has_next_page=has_next_page)
+
+
+async def _newest_first(context: Context, viewer: UserRecord, surface: Surface) -> NewestFirst:
+    """How to read the surface's candidates newest first, from Redis or MongoDB."""
+    if surface is Surface.FEED:
+
+        async def from_feed(before_id: int | None, limit: int) -> list[int]:
+            return await _feed_ids(context, viewer, before_id, limit)
+
+        return from_feed
+    candidates = sorted(await _explore_ids(context, viewer), reverse=True)
+
+    async def from_candidates(before_id: int | None, limit: int) -> list[int]:
+        older = [post_id for post_id in candidates if before_id is None or post_id < before_id]
+        return older[:limit]
+
+    return from_candidates
+
+
+def _scope(viewer: UserRecord, surface: Surface, order: FeedOrder) -> str:
+    """What a cursor is signed for: its list, in its order, for its viewer."""
+    return f"{surface.value}:{order.value.lower()}:{viewer.id}"
+
+
+def _newest_first_cursor(context: Context, viewer: UserRecord, surface: Surface, after: str) -> int:
+    scope = _scope(viewer, surface, FeedOrder.CHRONOLOGICAL)
+    return decode_signed_cursor(context.services.cursor_secret, scope, after, 1)[0]
+
+
+def _ranked_list_cursor(
+    context: Context, viewer: UserRecord, surface: Surface, after: str
+) -> RankedCursor | NewestFirstCursor:
+    """A cursor of a ranked list: into its ranked window, or handed out while the list was
+    served newest first. BAD_USER_INPUT when it is neither (forged, or another list's)."""
+    scope = _scope(viewer, surface, FeedOrder.RANKED)
+    try:
+        snapshot, position, older_than = decode_signed_cursor(
+            context.services.cursor_secret, scope, after, 3
+        )
+    except BadUserInput:
+        return NewestFirstCursor(_newest_first_cursor(context, viewer, surface, after))
+    return RankedCursor(snapshot, position, older_than)
 
 
 async def _feed_ids(
@@ -232,7 +337,7 @@ async def _explore_ids(context: Context, viewer: UserRecord) -> list[int]:
 
 
 async def _showable(
-    context: Context, viewer: UserRecord, ids: list[int], *, kind: str = "feed"
+    context: Context, viewer: UserRecord, ids: list[int], surface: Surface
 ) -> list[PostRecord]:
     """The posts of `ids` that still exist and that this list may show the viewer, in order.
 
@@ -249,7 +354,7 @@ async def _showable(
         for author, state in zip(authors, states, strict=True)
         if state is FollowState.FOLLOWING
     }
-    if kind == "feed":
+    if surface is Surface.FEED:
         return [post for post in posts if post.author_id == viewer.id or post.author_id in follows]
     liked = await context.loaders.liked_by_post_id.load_many([post.id for post in posts])
     users = await context.loaders.user_by_id.load_many(authors)

@@ -19,8 +19,6 @@ from storage.redis import Redis
 FEED_MAX_ITEMS = 800  # as Mastodon and Twitter: deeper scrolling reads MongoDB
 ID_DIGITS = 20  # 2**64 has 20 decimal digits
 FANOUT_BATCH = 1_000  # feeds written per Lua call: bounds how long one call blocks Redis
-# A ranked window stays pageable this long; cursors into it stay stable while posts arrive.
-RANKING_TTL_SECONDS = 15 * 60
 REBUILD_LOCK_SECONDS = 30  # one rebuild at a time per feed, even if a process dies mid-way
 
 # For each feed key that exists: add the post, trim to the cap. One round trip per batch.
@@ -44,10 +42,6 @@ def feed_key(user_id: int) -> str:
 
 def rebuild_lock_key(user_id: int) -> str:
     return f"feed:{user_id}:rebuilding"
-
-
-def ranking_key(user_id: int, kind: str, snapshot: int) -> str:
-    return f"rank:{user_id}:{kind}:{snapshot}"
 
 
 def member(post_id: int) -> str:
@@ -119,23 +113,6 @@ class FeedStore:
         if not existed:
             return None
         return [int(value) for value in members]
-
-    async def save_ranking(self, user_id: int, kind: str, post_ids: list[int]) -> int:
-        """Keep a ranked window for paging; returns its snapshot number."""
-        snapshot = int(await self._redis.incr(f"rank:{user_id}:{kind}:next"))
-        key = ranking_key(user_id, kind, snapshot)
-        async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.rpush(key, *(post_ids or [0]))  # a placeholder keeps an empty window alive
-            pipe.expire(key, RANKING_TTL_SECONDS)
-            await pipe.execute()
-        return snapshot
-
-    async def ranking(self, user_id: int, kind: str, snapshot: int) -> list[int] | None:
-        """The ranked window; None once it expired."""
-        values = await self._redis.lrange(ranking_key(user_id, kind, snapshot), 0, -1)
-        if not values:
-            return None
-        return [post_id for post_id in map(int, values) if post_id]
 
     async def forget_ids(self, key: str) -> None:
         await self._redis.delete(f"feed-cache:{key}")

@@ -15,6 +15,7 @@ from storage.hashtag import HashtagStore
 from storage.like import LikeStore
 from storage.mongo import Database
 from storage.post import PostRecord, PostStore
+from storage.ranked_window import RankedWindowStore
 from storage.redis import Redis
 from storage.session import SessionStore
 from storage.upload import UploadStore
@@ -35,6 +36,7 @@ class Stores:
     comments: CommentStore
     hashtags: HashtagStore
     feeds: FeedStore
+    ranked_windows: RankedWindowStore
     fanout: FanoutQueue
 
     @classmethod
@@ -58,6 +60,7 @@ class Stores:
             ),
             hashtags=HashtagStore(database["hashtags"]),
             feeds=FeedStore(redis, feed_inactive_after),
+            ranked_windows=RankedWindowStore(redis),
             fanout=FanoutQueue(redis, database["outbox"]),
         )
 
