@@ -342,8 +342,10 @@ async def _showable(
     """The posts of `ids` that still exist and that this list may show the viewer, in order.
 
     The feed shows the viewer's own posts and those of accounts the viewer follows; Explore
-    shows public accounts the viewer does not follow, never the viewer's own, and no post
-    the viewer already liked. Both hide blocked and private accounts as everywhere.
+    shows accounts the viewer does not follow, never the viewer's own, and no post the
+    viewer already liked. Both hide blocked and private accounts by the visibility policy,
+    as everywhere; and since a private account's posts are visible only to its followers,
+    whom Explore leaves out, Explore shows public accounts only without a check of its own.
     """
     loaded = await context.loaders.post_by_id.load_many(ids)
     posts = await visible_posts(context, [post for post in loaded if post is not None])
@@ -357,13 +359,8 @@ async def _showable(
     if surface is Surface.FEED:
         return [post for post in posts if post.author_id == viewer.id or post.author_id in follows]
     liked = await context.loaders.liked_by_post_id.load_many([post.id for post in posts])
-    users = await context.loaders.user_by_id.load_many(authors)
-    private = {user.id for user in users if user is not None and user.is_private}
     return [
         post
         for post, has_liked in zip(posts, liked, strict=True)
-        if post.author_id != viewer.id
-        and post.author_id not in follows
-        and post.author_id not in private
-        and not has_liked
+        if post.author_id != viewer.id and post.author_id not in follows and not has_liked
     ]

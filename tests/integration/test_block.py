@@ -4,13 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
+from app.services import Runtime
 from tests.client import Account, GraphQLClient
+from tests.feeds import stored_feed
+from tests.media import jpeg
 
 BLOCK = "mutation ($id: ID!) { blockUser(userId: $id) { ok errors { code field } } }"
 UNBLOCK = "mutation ($id: ID!) { unblockUser(userId: $id) { ok errors { code field } } }"
 FOLLOW = "mutation ($id: ID!) { followUser(userId: $id) { state errors { code field } } }"
 PROFILE = "query ($u: String!) { user(username: $u) { id followerCount followingCount } }"
 NODE = "query ($id: ID!) { node(id: $id) { id } }"
+FEED = "{ feed { edges { node { id } } } }"
 SEARCH = "query ($q: String!) { searchUsers(query: $q) { edges { node { username } } } }"
 
 
@@ -30,6 +34,25 @@ async def test_blocking_ends_follows_in_both_directions(graphql: GraphQLClient) 
     me = await profile(graphql, alice, alice)
     assert me is not None
     assert (me["followerCount"], me["followingCount"]) == (0, 0)
+
+
+async def test_blocking_takes_each_others_posts_out_of_the_stored_feeds(
+    graphql: GraphQLClient, runtime: Runtime
+) -> None:
+    """Not only hidden at read time: the posts leave both feeds in Redis."""
+    alice, bob = await graphql.sign_up(), await graphql.sign_up()
+    from_alice = (await graphql.create_post(alice, [jpeg(64, 64)]))["post"]["id"]
+    from_bob = (await graphql.create_post(bob, [jpeg(64, 64)]))["post"]["id"]
+    for reader, author in ((alice, bob), (bob, alice)):
+        await graphql.data(FEED, token=reader.token)  # the feed exists in Redis
+        await graphql.data(FOLLOW, {"id": author.id}, token=reader.token)
+    assert from_bob in await stored_feed(runtime.services, alice)  # merged by the follows
+    assert from_alice in await stored_feed(runtime.services, bob)
+
+    await graphql.data(BLOCK, {"id": bob.id}, token=alice.token)
+
+    assert from_bob not in await stored_feed(runtime.services, alice)
+    assert from_alice not in await stored_feed(runtime.services, bob)
 
 
 async def test_blocked_accounts_do_not_see_each_other(graphql: GraphQLClient) -> None:

@@ -9,6 +9,10 @@ from tests.media import jpeg
 EXPLORE = """query ($first: Int, $after: String) { explore(first: $first, after: $after) {
   edges { node { id } } pageInfo { hasNextPage endCursor } } }"""
 LIKE = "mutation ($id: ID!) { likePost(postId: $id) { errors { code } } }"
+FOLLOW = "mutation ($id: ID!) { followUser(userId: $id) { state } }"
+RESPOND = (
+    "mutation ($id: ID!) { respondToFollowRequest(userId: $id, approve: true) { errors { code } } }"
+)
 POPULAR = 4  # likes that lift a post above the many unliked posts of other tests
 
 
@@ -37,11 +41,7 @@ async def test_posts_of_followed_accounts_are_not_explored(graphql: GraphQLClien
     author, viewer = await graphql.sign_up(), await graphql.sign_up()
     post_id = await popular_post(graphql, author)
 
-    await graphql.data(
-        "mutation ($id: ID!) { followUser(userId: $id) { state } }",
-        {"id": author.id},
-        token=viewer.token,
-    )
+    await graphql.data(FOLLOW, {"id": author.id}, token=viewer.token)
 
     assert post_id not in await explored(graphql, viewer)
 
@@ -63,34 +63,44 @@ async def test_a_post_the_viewer_liked_is_not_explored(graphql: GraphQLClient) -
     assert post_id not in await explored(graphql, viewer)
 
 
-async def test_private_and_blocked_accounts_are_not_explored(graphql: GraphQLClient) -> None:
-    private_author, blocked_author, viewer = (
+async def test_a_private_accounts_post_is_not_explored_though_a_followee_liked_it(
+    graphql: GraphQLClient,
+) -> None:
+    """Given a private account's post liked by an approved follower whom the viewer follows
+    (which makes it one of the viewer's Explore candidates), it is still not explored."""
+    owner, friend, viewer = (
         await graphql.sign_up(private=True),
         await graphql.sign_up(),
         await graphql.sign_up(),
     )
-    hidden = await graphql.create_post(private_author, [jpeg(64, 64)])
-    blocked = await popular_post(graphql, blocked_author)
+    hidden = (await graphql.create_post(owner, [jpeg(64, 64)]))["post"]["id"]
+    await graphql.data(FOLLOW, {"id": owner.id}, token=friend.token)
+    approved = await graphql.data(RESPOND, {"id": friend.id}, token=owner.token)
+    liked = await graphql.data(LIKE, {"id": hidden}, token=friend.token)
+    assert approved["respondToFollowRequest"]["errors"] == liked["likePost"]["errors"] == []
+
+    await graphql.data(FOLLOW, {"id": friend.id}, token=viewer.token)
+
+    assert hidden not in await explored(graphql, viewer)
+
+
+async def test_a_blocking_accounts_posts_are_not_explored(graphql: GraphQLClient) -> None:
+    blocking_author, viewer = await graphql.sign_up(), await graphql.sign_up()
+    blocked = await popular_post(graphql, blocking_author)
+
     await graphql.data(
         "mutation ($id: ID!) { blockUser(userId: $id) { ok } }",
         {"id": viewer.id},
-        token=blocked_author.token,
+        token=blocking_author.token,
     )
 
-    shown = await explored(graphql, viewer)
-
-    assert hidden["post"]["id"] not in shown
-    assert blocked not in shown
+    assert blocked not in await explored(graphql, viewer)
 
 
 async def test_a_post_liked_by_a_followed_account_is_explored(graphql: GraphQLClient) -> None:
     author, friend, viewer = [await graphql.sign_up() for _ in range(3)]
     payload = await graphql.create_post(author, [jpeg(64, 64)])  # not popular at all
-    await graphql.data(
-        "mutation ($id: ID!) { followUser(userId: $id) { state } }",
-        {"id": friend.id},
-        token=viewer.token,
-    )
+    await graphql.data(FOLLOW, {"id": friend.id}, token=viewer.token)
 
     await graphql.data(LIKE, {"id": payload["post"]["id"]}, token=friend.token)
 

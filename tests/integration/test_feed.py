@@ -8,8 +8,11 @@ from typing import Any
 
 import pytest
 
+from app.services import Runtime
+from storage.ranked_window import Surface, ranked_window_key
 from tests.client import Account, GraphQLClient
 from tests.conftest import TEST_FANOUT_MAX_FOLLOWERS
+from tests.feeds import record_id, stored_feed
 from tests.media import jpeg
 
 FEED = """query ($first: Int, $after: String, $order: FeedOrder) {
@@ -170,6 +173,25 @@ async def test_a_post_deleted_after_fan_out_never_shows(graphql: GraphQLClient) 
     assert post_id not in await feed_ids(graphql, reader, order="RANKED")
 
 
+async def test_a_deleted_post_is_taken_out_of_the_stored_feeds(
+    graphql: GraphQLClient, runtime: Runtime
+) -> None:
+    """Not only hidden at read time: the post leaves the feeds in Redis (by a fan-out job)."""
+    author = await graphql.sign_up()
+    reader = await follower_of(graphql, author)
+    post_id = await post(graphql, author)
+    await eventually_in_feed(graphql, reader, post_id)
+    assert post_id in await stored_feed(runtime.services, reader)
+
+    await graphql.data(DELETE, {"id": post_id}, token=author.token)
+
+    for _ in range(FAN_OUT_SECONDS * 20):
+        if post_id not in await stored_feed(runtime.services, reader):
+            return
+        await asyncio.sleep(0.05)
+    pytest.fail(f"{post_id} stayed in the stored feed of {reader.username}")
+
+
 async def test_chronological_pages_are_stable_while_new_posts_arrive(
     graphql: GraphQLClient,
 ) -> None:
@@ -214,6 +236,27 @@ async def test_a_ranked_page_reads_past_posts_gone_since_the_ranking(
 
     assert [e["node"]["id"] for e in page["edges"]] == [ranked[2]["node"]["id"]]
     assert page["pageInfo"]["hasNextPage"] is False
+
+
+async def test_a_cursor_into_an_expired_ranked_window_is_cursor_expired(
+    graphql: GraphQLClient, runtime: Runtime
+) -> None:
+    """A genuine cursor whose window is gone: the client reloads from the top, unlike a
+    forged cursor (BAD_USER_INPUT)."""
+    author = await graphql.sign_up()
+    for _ in range(3):
+        await post(graphql, author)
+    first = await feed_page(graphql, author, "RANKED", 1)
+    redis, user_id = runtime.services.redis, record_id(author)
+    snapshot = await redis.get(ranked_window_key(user_id, Surface.FEED, None))
+    assert snapshot is not None
+    await redis.delete(ranked_window_key(user_id, Surface.FEED, int(snapshot)))  # as expiry does
+
+    body = await graphql.execute(
+        FEED, {"order": "RANKED", "after": first["pageInfo"]["endCursor"]}, token=author.token
+    )
+
+    assert body["errors"][0]["extensions"]["code"] == "CURSOR_EXPIRED"
 
 
 @pytest.mark.parametrize("order", ["RANKED", "CHRONOLOGICAL"])

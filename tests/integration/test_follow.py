@@ -7,8 +7,11 @@ from typing import Any
 
 import pytest
 
+from app.services import Runtime
 from resolvers.ids import to_global_id
 from tests.client import Account, GraphQLClient
+from tests.feeds import stored_feed
+from tests.media import jpeg
 
 FOLLOW = """
 mutation ($id: ID!) { followUser(userId: $id) {
@@ -27,6 +30,7 @@ query ($id: ID!, $first: Int, $after: String) { node(id: $id) { ... on User {
   followers(first: $first, after: $after) {
     edges { cursor node { username } } pageInfo { hasNextPage endCursor } } } } }"""
 FOLLOW_REQUESTS = "{ followRequests { edges { node { username } } } }"
+FEED = "{ feed { edges { node { id } } } }"
 
 
 async def follow(graphql: GraphQLClient, follower: Account, followee: Account) -> Any:
@@ -148,6 +152,21 @@ async def test_unfollowing_restores_the_counts(graphql: GraphQLClient) -> None:
 
     assert payload["user"] == {"id": star.id, "followerCount": 0, "viewerFollowState": "NONE"}
     assert (await counts(graphql, fan))["followingCount"] == 0
+
+
+async def test_unfollowing_takes_the_followees_posts_out_of_the_stored_feed(
+    graphql: GraphQLClient, runtime: Runtime
+) -> None:
+    """Not only hidden at read time: the posts leave the follower's feed in Redis."""
+    fan, star = await graphql.sign_up(), await graphql.sign_up()
+    posted = (await graphql.create_post(star, [jpeg(64, 64)]))["post"]["id"]
+    await graphql.data(FEED, token=fan.token)  # the fan's feed exists in Redis
+    await follow(graphql, fan, star)
+    assert posted in await stored_feed(runtime.services, fan)  # merged by the follow
+
+    await graphql.data(UNFOLLOW, {"id": star.id}, token=fan.token)
+
+    assert posted not in await stored_feed(runtime.services, fan)
 
 
 async def test_unfollowing_someone_not_followed_is_not_an_error(graphql: GraphQLClient) -> None:
