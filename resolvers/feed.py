@@ -189,8 +189,8 @@ async def _rank(context: Context, viewer: UserRecord, surface: Surface) -> list[
     try:
         return await rank(context.services.ranker, candidates)
     except Exception as error:
-        # The ranker is a model server whose client raises errors of its own; whatever it
-        # raises, the list is still served, newest first.
+        # Ranking only orders the list: whatever the ranker raises (a model served by
+        # another process would raise errors of its own), the list is served newest first.
         logger.warning("%s served newest first, the ranker failed: %r", surface, error)
         return None
 
