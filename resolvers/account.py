@@ -13,7 +13,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from email_validator import EmailNotValidError, validate_email
 
 from resolvers.context import Context
-from resolvers.errors import ErrorCode, FieldError
+from resolvers.errors import ErrorCode, FieldError, OkResult, RateLimited
 from resolvers.follow import approve_all_requests, reload_user
 from resolvers.images import render_avatar
 from resolvers.media import checked_uploads, store_image
@@ -132,16 +132,15 @@ async def log_in(context: Context, login: str, password: str) -> AuthResult:
         )
     if len(password) > MAX_PASSWORD_LENGTH:
         return AuthResult(errors=[_invalid_credentials()])
-    allowed = await services.rate_limiter.hit(
+    hit = await services.rate_limiter.hit(
         f"login:{login.lower()}",
         limit=LOGIN_ATTEMPTS_PER_WINDOW,
         window_seconds=LOGIN_WINDOW_SECONDS,
     )
-    if not allowed:
-        return AuthResult(
-            errors=[
-                FieldError(ErrorCode.RATE_LIMITED, "login", "Too many attempts; try again later.")
-            ]
+    if not hit.allowed:
+        raise RateLimited(
+            "Too many log-in attempts for this account; try again later.",
+            retry_after_seconds=hit.retry_after_seconds,
         )
     found = await services.stores.users.find_credentials(login)
     if found is None:
@@ -158,11 +157,11 @@ async def log_in(context: Context, login: str, password: str) -> AuthResult:
     return AuthResult(token=token, user=user)
 
 
-async def log_out(context: Context) -> bool:
+async def log_out(context: Context) -> OkResult:
     require_viewer(context)
     assert context.session is not None  # a viewer always comes with its session
     await context.services.stores.sessions.revoke(context.session.token_hash)
-    return True
+    return OkResult(ok=True)
 
 
 async def update_profile(

@@ -6,7 +6,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from resolvers.context import Context
-from resolvers.errors import ErrorCode, FieldError, OkResult
+from resolvers.errors import DeleteResult, ErrorCode, FieldError
 from resolvers.ids import typed_id_argument
 from resolvers.like import reload_post
 from resolvers.pagination import (
@@ -86,18 +86,20 @@ async def _reply_target(
     return parent
 
 
-async def delete_comment(context: Context, raw_comment_id: str) -> OkResult:
+async def delete_comment(context: Context, raw_comment_id: str) -> DeleteResult:
     """The comment's author or the post's author may delete it; its replies go with it."""
     viewer = require_viewer(context)
     comment_id = typed_id_argument(raw_comment_id, "Comment", "commentId")
     if isinstance(comment_id, FieldError):
-        return OkResult(errors=[comment_id])
+        return DeleteResult(errors=[comment_id])
     comment = await context.loaders.comment_by_id.load(comment_id)
     post = None if comment is None else await visible_post(context, comment.post_id)
     if comment is None or post is None:
-        return OkResult(errors=[FieldError(ErrorCode.NOT_FOUND, "commentId", "No such comment.")])
+        return DeleteResult(
+            errors=[FieldError(ErrorCode.NOT_FOUND, "commentId", "No such comment.")]
+        )
     if viewer.id not in (comment.author_id, post.author_id):
-        return OkResult(
+        return DeleteResult(
             errors=[
                 FieldError(
                     ErrorCode.FORBIDDEN,
@@ -109,7 +111,7 @@ async def delete_comment(context: Context, raw_comment_id: str) -> OkResult:
     stores = context.services.stores
     deleted = await stores.comments.delete(comment.id)
     if deleted is None:  # deleted meanwhile by another call, which did the counting
-        return OkResult(ok=True)
+        return DeleteResult(deleted_id=comment.id)
     if deleted.reply_to_id is not None:
         await stores.comments.increment_reply_count(deleted.reply_to_id, -1)
         await stores.posts.increment_counts(post.id, comment=-1)
@@ -124,7 +126,7 @@ async def delete_comment(context: Context, raw_comment_id: str) -> OkResult:
                 post.id, [CommentRef(c.id, c.author_id) for c in oldest]
             )
     await reload_post(context, post.id)
-    return OkResult(ok=True)
+    return DeleteResult(deleted_id=comment.id)
 
 
 async def comments(

@@ -22,7 +22,6 @@ class ErrorCode(StrEnum):
     NOT_FOUND = "NOT_FOUND"  # no such thing, or one the viewer may not see
     FORBIDDEN = "FORBIDDEN"  # exists and is visible, but the viewer may not do this
     INVALID_CREDENTIALS = "INVALID_CREDENTIALS"  # the same for unknown user and wrong password
-    RATE_LIMITED = "RATE_LIMITED"
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,19 +39,25 @@ class OkResult:
     errors: list[FieldError] = field(default_factory=list)
 
 
+@dataclass(frozen=True, slots=True)
+class DeleteResult:
+    """The result of a delete: the record id that is gone (None when nothing was deleted,
+    and `errors` says why), so a client can evict it from its cache."""
+
+    deleted_id: int | None = None
+    errors: list[FieldError] = field(default_factory=list)
+
+
 class PublicError(GraphQLError):
     code: ClassVar[str]
 
-    def __init__(self, message: str) -> None:
-        super().__init__(message, extensions={"code": self.code})
+    def __init__(self, message: str, **extensions: object) -> None:
+        """`extensions` go beside the code, named as clients read them (camelCase)."""
+        super().__init__(message, extensions={"code": self.code, **extensions})
 
 
 class Unauthenticated(PublicError):
     code = "UNAUTHENTICATED"
-
-
-class Forbidden(PublicError):
-    code = "FORBIDDEN"
 
 
 class BadUserInput(PublicError):
@@ -60,7 +65,12 @@ class BadUserInput(PublicError):
 
 
 class RateLimited(PublicError):
+    """Too many attempts: `extensions.retryAfterSeconds` says when the next one may succeed."""
+
     code = "RATE_LIMITED"
+
+    def __init__(self, message: str, retry_after_seconds: int) -> None:
+        super().__init__(message, retryAfterSeconds=retry_after_seconds)
 
 
 class CursorExpired(PublicError):

@@ -57,6 +57,7 @@ FOLLOWING_LIMIT = 7_500  # as Instagram's cap on followed accounts: bounds a reb
 EXPLORE_RECENT = timedelta(days=7)  # how old a popular post may be to be explored
 EXPLORE_CANDIDATES = 200
 EXPLORE_FOLLOWEES_SAMPLED = 100  # whose likes feed Explore's social candidates
+EXPLORE_PAGE_SIZE = 24  # the contract's default: a grid of 3 x 8
 
 # fetch(before_id, limit): the next post ids of a list, newest first, older than before_id.
 NewestFirst = Callable[[int | None, int], Awaitable[list[int]]]
@@ -95,7 +96,7 @@ async def feed(
 async def explore(context: Context, first: int | None, after: str | None) -> Page[PostRecord]:
     viewer = require_viewer(context)
     return await _ranked_list(
-        context, viewer, Surface.EXPLORE, page_size(first, DEFAULT_PAGE_SIZE), after
+        context, viewer, Surface.EXPLORE, page_size(first, EXPLORE_PAGE_SIZE), after
     )
 
 

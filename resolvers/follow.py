@@ -92,7 +92,9 @@ async def respond_to_follow_request(
         return FollowResult(
             errors=[FieldError(ErrorCode.NOT_FOUND, "userId", "This user has no pending request.")]
         )
-    return FollowResult(user=await reload_user(context, requester.id))
+    # The requester's follow of the viewer, as it now is.
+    state = FollowState.FOLLOWING if approve else FollowState.NONE
+    return FollowResult(state=state, user=await reload_user(context, requester.id))
 
 
 async def approve_all_requests(context: Context, followee_id: int) -> None:

@@ -30,11 +30,16 @@ class Page(Generic[NodeT]):
 
 
 def page_size(first: int | None, default: int) -> int:
-    """The rows to return for `first` (null means the field's default), capped."""
+    """The rows to return for `first`, capped: null means `default`, which must be the
+    default the field declares, so that null and an omitted `first` are the same request.
+
+    Less than one is BAD_USER_INPUT. An empty page has no cursor to go on from, so
+    `first: 0` could only answer "there is more" without a way to reach it.
+    """
     if first is None:
         return default
-    if first < 0:
-        raise BadUserInput("`first` must not be negative.")
+    if first < 1:
+        raise BadUserInput("`first` must be at least 1.")
     return min(first, MAX_PAGE_SIZE)
 
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 from resolvers import fanout
 from resolvers.context import Context
-from resolvers.errors import ErrorCode, FieldError, OkResult
+from resolvers.errors import DeleteResult, ErrorCode, FieldError
 from resolvers.ids import node_argument
 from resolvers.images import render_post_image
 from resolvers.media import checked_uploads, store_image
@@ -181,13 +181,13 @@ async def create_post(
     return PostResult(post=post)
 
 
-async def delete_post(context: Context, raw_post_id: str) -> OkResult:
+async def delete_post(context: Context, raw_post_id: str) -> DeleteResult:
     viewer = require_viewer(context)
     post = await resolve_post_argument(context, raw_post_id, "postId")
     if isinstance(post, FieldError):
-        return OkResult(errors=[post])
+        return DeleteResult(errors=[post])
     if post.author_id != viewer.id:
-        return OkResult(
+        return DeleteResult(
             errors=[FieldError(ErrorCode.FORBIDDEN, "postId", "Only its author may delete a post.")]
         )
     stores = context.services.stores
@@ -199,7 +199,7 @@ async def delete_post(context: Context, raw_post_id: str) -> OkResult:
             stores.likes.delete_for_post(post.id), stores.comments.delete_for_post(post.id)
         )
         await fanout.enqueue(context.services, "unpush", post.id, viewer.id)
-    return OkResult(ok=True)
+    return DeleteResult(deleted_id=post.id)
 
 
 async def posts_by_author(

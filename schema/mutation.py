@@ -5,9 +5,9 @@ from __future__ import annotations
 import strawberry
 
 from resolvers import account, block, comment, follow, like, post, upload
-from schema.types.account import AuthPayload, LogInInput, LogOutPayload, SignUpInput
+from schema.types.account import AuthPayload, LogInInput, SignUpInput
 from schema.types.comment import AddCommentInput, CommentPayload
-from schema.types.common import Info, OkPayload, UserError
+from schema.types.common import DeletePayload, Info, OkPayload, UserError
 from schema.types.follow import FollowPayload
 from schema.types.post import CreatePostInput, PostPayload
 from schema.types.upload import CreateUploadInput, CreateUploadPayload
@@ -29,8 +29,8 @@ class Mutation:
         )
 
     @strawberry.mutation(description="Revoke the token this request was made with.")
-    async def log_out(self, info: Info) -> LogOutPayload:
-        return LogOutPayload(ok=await account.log_out(info.context))
+    async def log_out(self, info: Info) -> OkPayload:
+        return OkPayload.from_result(await account.log_out(info.context))
 
     @strawberry.mutation(
         description="Change the viewer's profile; omitted fields stay as they are."
@@ -86,8 +86,8 @@ class Mutation:
         )
 
     @strawberry.mutation(description="Delete one of the viewer's posts.")
-    async def delete_post(self, info: Info, post_id: strawberry.ID) -> OkPayload:
-        return OkPayload.from_result(await post.delete_post(info.context, post_id))
+    async def delete_post(self, info: Info, post_id: strawberry.ID) -> DeletePayload:
+        return DeletePayload.from_result(await post.delete_post(info.context, post_id), "Post")
 
     @strawberry.mutation(description="Like a post; liking twice leaves one like.")
     async def like_post(self, info: Info, post_id: strawberry.ID) -> PostPayload:
@@ -104,5 +104,7 @@ class Mutation:
         )
 
     @strawberry.mutation(description="Delete a comment (its author or the post's author).")
-    async def delete_comment(self, info: Info, comment_id: strawberry.ID) -> OkPayload:
-        return OkPayload.from_result(await comment.delete_comment(info.context, comment_id))
+    async def delete_comment(self, info: Info, comment_id: strawberry.ID) -> DeletePayload:
+        return DeletePayload.from_result(
+            await comment.delete_comment(info.context, comment_id), "Comment"
+        )

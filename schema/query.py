@@ -10,7 +10,7 @@ from resolvers import follow as follow_resolvers
 from resolvers import post as post_resolvers
 from resolvers import user as user_resolvers
 from resolvers.errors import BadUserInput
-from resolvers.feed import FeedOrder
+from resolvers.feed import EXPLORE_PAGE_SIZE, FeedOrder
 from resolvers.ids import parse_global_id
 from resolvers.pagination import DEFAULT_PAGE_SIZE
 from schema.types.comment import Comment
@@ -21,7 +21,6 @@ from schema.types.user import User
 
 # Registered for GraphQL; annotations use the resolvers' enum itself.
 strawberry.enum(FeedOrder, name="FeedOrder")
-EXPLORE_PAGE_SIZE = 24  # the contract's default: a grid of 3 x 8
 
 
 @strawberry.type

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import math
+from dataclasses import dataclass
 
 from redis.exceptions import RedisError
 
@@ -11,12 +13,21 @@ from storage.redis import Redis
 logger = logging.getLogger(__name__)
 
 
+@dataclass(frozen=True, slots=True)
+class Hit:
+    """One counted attempt: whether it may go on, and if not, how long until it may."""
+
+    allowed: bool
+    retry_after_seconds: int = 0  # what is left of the window; 0 when allowed
+
+
 class RateLimiter:
     def __init__(self, redis: Redis) -> None:
         self._redis = redis
 
-    async def hit(self, key: str, *, limit: int, window_seconds: int) -> bool:
-        """Count one attempt; False once `limit` attempts were made within the window.
+    async def hit(self, key: str, *, limit: int, window_seconds: int) -> Hit:
+        """Count one attempt; refused once `limit` attempts were made within the window,
+        until the window (which starts at its first attempt) ends.
 
         A Redis failure lets the attempt through: throttling protects, it must not lock
         everyone out while Redis is down.
@@ -26,8 +37,12 @@ class RateLimiter:
             async with self._redis.pipeline(transaction=True) as pipe:
                 pipe.incr(redis_key)
                 pipe.expire(redis_key, window_seconds, nx=True)
-                count, _ = await pipe.execute()
+                pipe.pttl(redis_key)
+                count, _, milliseconds_left = await pipe.execute()
         except RedisError as error:
             logger.warning("rate limiter unavailable, allowing: %s", error)
-            return True
-        return int(count) <= limit
+            return Hit(allowed=True)
+        if int(count) <= limit:
+            return Hit(allowed=True)
+        # Rounded up: a client that waits exactly this long finds the window over.
+        return Hit(allowed=False, retry_after_seconds=max(math.ceil(int(milliseconds_left) / 1000), 1))

@@ -26,11 +26,6 @@ class AuthPayload:
         )
 
 
-@strawberry.type
-class LogOutPayload:
-    ok: bool
-
-
 @strawberry.input
 class SignUpInput:
     username: str

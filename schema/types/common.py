@@ -9,7 +9,8 @@ import strawberry
 from strawberry import relay
 
 from resolvers.context import Context
-from resolvers.errors import ErrorCode, FieldError, OkResult
+from resolvers.errors import DeleteResult, ErrorCode, FieldError, OkResult
+from resolvers.ids import to_global_id
 from resolvers.pagination import Page
 
 Info: TypeAlias = strawberry.Info[Context, None]
@@ -61,6 +62,25 @@ class OkPayload:
     @classmethod
     def from_result(cls, result: OkResult) -> OkPayload:
         return cls(ok=result.ok, errors=UserError.from_errors(result.errors))
+
+
+@strawberry.type(description="What every delete returns.")
+class DeletePayload:
+    ok: bool = strawberry.field(description="Whether the thing is gone (`deletedId` is set).")
+    deleted_id: strawberry.ID | None = strawberry.field(
+        description="The id of what was deleted, for a client to evict from its cache; null "
+        "when nothing was (see `errors`)."
+    )
+    errors: list[UserError]
+
+    @classmethod
+    def from_result(cls, result: DeleteResult, type_name: str) -> DeletePayload:
+        deleted = result.deleted_id
+        return cls(
+            ok=deleted is not None,
+            deleted_id=None if deleted is None else strawberry.ID(to_global_id(type_name, deleted)),
+            errors=UserError.from_errors(result.errors),
+        )
 
 
 def to_connection(page: Page[RecordT], wrap: Callable[[RecordT], NodeT]) -> Connection[NodeT]:

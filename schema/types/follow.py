@@ -23,7 +23,11 @@ __all__ = ["FollowPayload", "FollowState"]
 
 @strawberry.type
 class FollowPayload:
-    state: FollowState | None
+    state: FollowState | None = strawberry.field(
+        description="The follow's state after the mutation: the viewer's follow of the user "
+        "(followUser, unfollowUser), or the requester's follow of the viewer "
+        "(respondToFollowRequest: FOLLOWING once approved, NONE once declined); null on error."
+    )
     user: UserType | None
     errors: list[UserError]
 

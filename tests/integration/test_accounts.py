@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from app.services import Runtime
+from resolvers.account import LOGIN_ATTEMPTS_PER_WINDOW, LOGIN_WINDOW_SECONDS
 from resolvers.viewer import authenticate
 from tests.client import TEST_PASSWORD, GraphQLClient
 from tests.conftest import insert_user
@@ -151,14 +152,23 @@ async def test_a_wrong_password_and_an_unknown_user_get_the_same_error(
     assert wrong_password["errors"][0]["code"] == "INVALID_CREDENTIALS"
 
 
-async def test_repeated_failed_log_ins_are_rate_limited(graphql: GraphQLClient) -> None:
+async def test_repeated_failed_log_ins_are_rate_limited_with_a_retry_after_hint(
+    graphql: GraphQLClient,
+) -> None:
     account = await graphql.sign_up()
-    for _ in range(10):
+    for _ in range(LOGIN_ATTEMPTS_PER_WINDOW):
         await log_in(graphql, account.username, "wrong password")
 
-    payload = await log_in(graphql, account.username)  # even the right password now
+    # even the right password now
+    body = await graphql.execute(LOG_IN, {"login": account.username, "password": TEST_PASSWORD})
 
-    assert [(e["code"], e["field"]) for e in payload["errors"]] == [("RATE_LIMITED", "login")]
+    # a request-level error, as every throttled call gets, not a payload error
+    assert body["data"] is None
+    [error] = body["errors"]
+    assert error["extensions"]["code"] == "RATE_LIMITED" and error["path"] == ["logIn"]
+    # the rest of the window that the first attempt opened (a few seconds of it are gone)
+    retry_after = error["extensions"]["retryAfterSeconds"]
+    assert LOGIN_WINDOW_SECONDS - 60 < retry_after <= LOGIN_WINDOW_SECONDS
 
 
 async def test_log_out_revokes_the_token(graphql: GraphQLClient) -> None:

@@ -58,6 +58,12 @@ def test_a_negative_page_size_is_bad_user_input() -> None:
         page_size(-1, default=20)
 
 
+def test_a_page_size_of_zero_is_bad_user_input() -> None:
+    """An empty page has no cursor: it could only claim more without a way to reach it."""
+    with pytest.raises(BadUserInput):
+        page_size(0, default=20)
+
+
 def test_the_extra_row_tells_that_another_page_follows() -> None:
     page = keyset_page([30, 20, 10], size=2, key=lambda row: row)
 
