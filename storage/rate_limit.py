@@ -45,4 +45,5 @@ class RateLimiter:
         if int(count) <= limit:
             return Hit(allowed=True)
         # Rounded up: a client that waits exactly this long finds the window over.
-        return Hit(allowed=False, retry_after_seconds=max(math.ceil(int(milliseconds_left) / 1000), 1))
+        seconds_left = max(math.ceil(int(milliseconds_left) / 1000), 1)
+        return Hit(allowed=False, retry_after_seconds=seconds_left)

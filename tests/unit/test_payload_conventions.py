@@ -6,7 +6,6 @@ from __future__ import annotations
 import pytest
 from graphql import (
     GraphQLField,
-    GraphQLNamedType,
     GraphQLObjectType,
     get_named_type,
     is_list_type,
@@ -41,10 +40,6 @@ def connection_fields() -> list[tuple[str, str, GraphQLField]]:
     ]
 
 
-def printed(named: GraphQLNamedType) -> str:
-    return print_type(named)
-
-
 def test_there_are_mutations_and_deletes_to_check() -> None:
     assert MUTATIONS and DELETES
 
@@ -55,11 +50,11 @@ def test_every_mutation_payload_has_a_non_null_list_of_user_errors(mutation: str
 
     errors = payload.fields.get("errors")
 
-    assert errors is not None, printed(payload)
+    assert errors is not None, print_type(payload)
     # [UserError!]!: clients check `errors.length` without a null check, on every mutation
-    assert is_non_null_type(errors.type) and is_list_type(errors.type.of_type), printed(payload)
-    assert is_non_null_type(errors.type.of_type.of_type), printed(payload)
-    assert get_named_type(errors.type).name == "UserError", printed(payload)
+    assert is_non_null_type(errors.type) and is_list_type(errors.type.of_type), print_type(payload)
+    assert is_non_null_type(errors.type.of_type.of_type), print_type(payload)
+    assert get_named_type(errors.type).name == "UserError", print_type(payload)
 
 
 @pytest.mark.parametrize("mutation", DELETES)
@@ -68,9 +63,9 @@ def test_every_delete_returns_ok_and_the_deleted_id(mutation: str) -> None:
 
     ok, deleted_id = payload.fields.get("ok"), payload.fields.get("deletedId")
 
-    assert ok is not None and str(ok.type) == "Boolean!", printed(payload)
+    assert ok is not None and str(ok.type) == "Boolean!", print_type(payload)
     # Nullable: a delete that failed deleted nothing and says why in `errors`.
-    assert deleted_id is not None and str(deleted_id.type) == "ID", printed(payload)
+    assert deleted_id is not None and str(deleted_id.type) == "ID", print_type(payload)
 
 
 def test_there_are_connection_fields_to_check() -> None:
