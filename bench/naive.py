@@ -5,8 +5,10 @@ The schema, the resolvers and the stores' MongoDB queries are the ones Pictograp
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Awaitable, Callable, Hashable, Iterable, Mapping
-from typing import TypeVar
+from collections.abc import Awaitable, Callable, Hashable, Iterable, Iterator, Mapping
+from typing import Any, TypeVar
+
+from aiodataloader import DataLoader
 
 from loaders import Loaders
 from storage.block import BlockStore
@@ -57,10 +59,20 @@ def uncached_stores(database: Database, stores: Stores) -> Stores:
 def naive_loaders(stores: Stores, viewer_id: int | None) -> Loaders:
     """The request's loaders, each loading key by key without memoising."""
     loaders = Loaders.create(stores, viewer_id)
-    for field in dataclasses.fields(loaders):
-        loader = getattr(loaders, field.name)
+    for loader in _each_loader(loaders):
         # aiodataloader's own options, read on every load: dispatch each key at once, and
         # keep no future for a key asked again.
         loader.batch = False
         loader.cache = False
     return loaders
+
+
+def _each_loader(group: object) -> Iterator[DataLoader[Any, Any]]:
+    """The DataLoaders of a dataclass of them, and of the dataclasses it holds
+    (`Loaders.unfiltered`)."""
+    for field in dataclasses.fields(group):  # type: ignore[arg-type]
+        value = getattr(group, field.name)
+        if isinstance(value, DataLoader):
+            yield value
+        elif dataclasses.is_dataclass(value):
+            yield from _each_loader(value)

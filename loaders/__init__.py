@@ -1,4 +1,5 @@
-"""Per-request DataLoaders (aiodataloader): every read of a resolver is batched and memoised."""
+"""Per-request DataLoaders (aiodataloader): every read of a resolver is batched and memoised,
+and every user, post and comment is filtered by the visibility policy (loaders/visibility.py)."""
 
 from __future__ import annotations
 
@@ -6,14 +7,25 @@ from dataclasses import dataclass
 from typing import Any
 
 from loaders.base import StoreLoader
-from loaders.post import CommentByIdLoader, LikedByPostIdLoader, PostByIdLoader
-from loaders.user import (
-    BlockedByUserIdLoader,
-    FollowStateByUserIdLoader,
-    FollowsViewerByUserIdLoader,
-    UserByIdLoader,
-)
+from loaders.block import BlockedByUserIdLoader
+from loaders.comment import CommentByIdLoader, UnfilteredCommentByIdLoader
+from loaders.follow import FollowStateByUserIdLoader, FollowsViewerByUserIdLoader
+from loaders.like import LikedByPostIdLoader
+from loaders.post import PostByIdLoader, UnfilteredPostByIdLoader
+from loaders.user import UnfilteredUserByIdLoader, UserByIdLoader
+from loaders.visibility import Visibility
 from storage.stores import Stores
+
+
+@dataclass(frozen=True, slots=True)
+class UnfilteredLoaders:
+    """Records as stored, whoever the viewer: for mutations and internal checks that must
+    see past the policy (the account a block names, a comment its post's author deletes).
+    What they return never goes to a field as it is."""
+
+    user_by_id: UnfilteredUserByIdLoader
+    post_by_id: UnfilteredPostByIdLoader
+    comment_by_id: UnfilteredCommentByIdLoader
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,24 +33,38 @@ class Loaders:
     """One set per HTTP request, or per subscription event: never shared between them."""
 
     user_by_id: UserByIdLoader
+    post_by_id: PostByIdLoader
+    comment_by_id: CommentByIdLoader
     follow_state_by_user_id: FollowStateByUserIdLoader
     follows_viewer_by_user_id: FollowsViewerByUserIdLoader
     blocked_by_user_id: BlockedByUserIdLoader
-    post_by_id: PostByIdLoader
-    comment_by_id: CommentByIdLoader
     liked_by_post_id: LikedByPostIdLoader
+    visibility: Visibility
+    unfiltered: UnfilteredLoaders
 
     @classmethod
     def create(cls, stores: Stores, viewer_id: int | None) -> Loaders:
         def make(loader: type[StoreLoader[Any, Any]]) -> Any:
             return loader(stores, viewer_id)
 
+        unfiltered = UnfilteredLoaders(
+            user_by_id=make(UnfilteredUserByIdLoader),
+            post_by_id=make(UnfilteredPostByIdLoader),
+            comment_by_id=make(UnfilteredCommentByIdLoader),
+        )
+        blocked_by_user_id = make(BlockedByUserIdLoader)
+        follow_state_by_user_id = make(FollowStateByUserIdLoader)
+        visibility = Visibility(viewer_id, blocked_by_user_id, follow_state_by_user_id)
+        users = UserByIdLoader(unfiltered.user_by_id, visibility)
+        posts = PostByIdLoader(unfiltered.post_by_id, unfiltered.user_by_id, visibility)
         return cls(
-            user_by_id=make(UserByIdLoader),
-            follow_state_by_user_id=make(FollowStateByUserIdLoader),
+            user_by_id=users,
+            post_by_id=posts,
+            comment_by_id=CommentByIdLoader(unfiltered.comment_by_id, posts, users),
+            follow_state_by_user_id=follow_state_by_user_id,
             follows_viewer_by_user_id=make(FollowsViewerByUserIdLoader),
-            blocked_by_user_id=make(BlockedByUserIdLoader),
-            post_by_id=make(PostByIdLoader),
-            comment_by_id=make(CommentByIdLoader),
+            blocked_by_user_id=blocked_by_user_id,
             liked_by_post_id=make(LikedByPostIdLoader),
+            visibility=visibility,
+            unfiltered=unfiltered,
         )

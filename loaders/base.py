@@ -14,11 +14,8 @@ KeyT = TypeVar("KeyT", bound=Hashable)
 ValueT = TypeVar("ValueT")
 
 
-class StoreLoader(DataLoader[KeyT, ValueT], Generic[KeyT, ValueT]):
-    def __init__(self, stores: Stores, viewer_id: int | None) -> None:
-        super().__init__()
-        self._stores = stores
-        self._viewer_id = viewer_id  # None for an anonymous viewer
+class Loader(DataLoader[KeyT, ValueT], Generic[KeyT, ValueT]):
+    """A DataLoader whose `load_many` costs no callback per key."""
 
     def load_many(self, keys: Iterable[KeyT]) -> asyncio.Future[list[ValueT]]:
         """As DataLoader's, without its `asyncio.gather`, which puts a callback on every
@@ -31,6 +28,13 @@ class StoreLoader(DataLoader[KeyT, ValueT], Generic[KeyT, ValueT]):
             answered.set_result([future.result() for future in futures])
             return answered
         return self.loop.create_task(_in_order(futures))
+
+
+class StoreLoader(Loader[KeyT, ValueT]):
+    def __init__(self, stores: Stores, viewer_id: int | None) -> None:
+        super().__init__()
+        self._stores = stores
+        self._viewer_id = viewer_id  # None for an anonymous viewer
 
 
 async def _in_order(futures: list[asyncio.Future[ValueT]]) -> list[ValueT]:

@@ -1,31 +1,39 @@
-"""Per-request loaders of posts, comments and the viewer's likes."""
+"""Per-request loaders of posts: as stored, and as the viewer may see them."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
 from loaders.base import StoreLoader
-from storage.comment import CommentRecord
+from loaders.user import UnfilteredUserByIdLoader
+from loaders.visibility import FilteredLoader, Visibility
 from storage.post import PostRecord
 
 
-class PostByIdLoader(StoreLoader[int, PostRecord | None]):
+class UnfilteredPostByIdLoader(StoreLoader[int, PostRecord | None]):
+    """Posts as stored, whoever the viewer: see `Loaders.unfiltered`."""
+
     async def batch_load_fn(self, keys: Sequence[int]) -> list[PostRecord | None]:
         found = await self._stores.posts.find_by_ids(keys)
         return [found.get(key) for key in keys]
 
 
-class CommentByIdLoader(StoreLoader[int, CommentRecord | None]):
-    async def batch_load_fn(self, keys: Sequence[int]) -> list[CommentRecord | None]:
-        found = await self._stores.comments.find_by_ids(keys)
-        return [found.get(key) for key in keys]
+class PostByIdLoader(FilteredLoader[PostRecord]):
+    """Posts the viewer may see: None for one whose author's content is hidden from them."""
 
+    def __init__(
+        self,
+        unfiltered: UnfilteredPostByIdLoader,
+        authors: UnfilteredUserByIdLoader,
+        visibility: Visibility,
+    ) -> None:
+        super().__init__(unfiltered)
+        self._authors = authors
+        self._visibility = visibility
 
-class LikedByPostIdLoader(StoreLoader[int, bool]):
-    """Whether the viewer likes each post (never, for an anonymous viewer)."""
-
-    async def batch_load_fn(self, keys: Sequence[int]) -> list[bool]:
-        if self._viewer_id is None:
-            return [False] * len(keys)
-        liked = await self._stores.likes.liked(self._viewer_id, keys)
-        return [key in liked for key in keys]
+    async def allowed(self, records: list[PostRecord]) -> list[bool]:
+        loaded = await self._authors.load_many([post.author_id for post in records])
+        authors = [author for author in loaded if author is not None]
+        shown = await self._visibility.contents_visible(authors)
+        open_authors = {author.id for author, ok in zip(authors, shown, strict=True) if ok}
+        return [post.author_id in open_authors for post in records]

@@ -1,50 +1,28 @@
-"""Per-request loaders of users and of the viewer's relations to them.
-
-The relation loaders answer for an anonymous viewer (None) without touching storage.
-"""
+"""Per-request loaders of users: as stored, and as the viewer may see them."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
 from loaders.base import StoreLoader
-from storage.follow import FollowState
+from loaders.visibility import FilteredLoader, Visibility
 from storage.user import UserRecord
 
 
-class UserByIdLoader(StoreLoader[int, UserRecord | None]):
+class UnfilteredUserByIdLoader(StoreLoader[int, UserRecord | None]):
+    """Users as stored, whoever the viewer: see `Loaders.unfiltered`."""
+
     async def batch_load_fn(self, keys: Sequence[int]) -> list[UserRecord | None]:
         found = await self._stores.users.find_by_ids(keys)
         return [found.get(key) for key in keys]
 
 
-class FollowStateByUserIdLoader(StoreLoader[int, FollowState]):
-    """How the viewer follows each user."""
+class UserByIdLoader(FilteredLoader[UserRecord]):
+    """Users the viewer may see: None for one blocked either way."""
 
-    async def batch_load_fn(self, keys: Sequence[int]) -> list[FollowState]:
-        viewer_id = self._viewer_id
-        if viewer_id is None:
-            return [FollowState.NONE] * len(keys)
-        states = await self._stores.follows.states([(viewer_id, key) for key in keys])
-        return [states[(viewer_id, key)] for key in keys]
+    def __init__(self, unfiltered: UnfilteredUserByIdLoader, visibility: Visibility) -> None:
+        super().__init__(unfiltered)
+        self._visibility = visibility
 
-
-class FollowsViewerByUserIdLoader(StoreLoader[int, bool]):
-    """Whether each user follows the viewer (an approved follow, not a request)."""
-
-    async def batch_load_fn(self, keys: Sequence[int]) -> list[bool]:
-        viewer_id = self._viewer_id
-        if viewer_id is None:
-            return [False] * len(keys)
-        states = await self._stores.follows.states([(key, viewer_id) for key in keys])
-        return [states[(key, viewer_id)] is FollowState.FOLLOWING for key in keys]
-
-
-class BlockedByUserIdLoader(StoreLoader[int, bool]):
-    """Whether the viewer and each user have blocked one another, in either direction."""
-
-    async def batch_load_fn(self, keys: Sequence[int]) -> list[bool]:
-        if self._viewer_id is None:
-            return [False] * len(keys)
-        blocked = await self._stores.blocks.blocked_either_way(self._viewer_id, keys)
-        return [key in blocked for key in keys]
+    async def allowed(self, records: list[UserRecord]) -> list[bool]:
+        return await self._visibility.users_visible(records)

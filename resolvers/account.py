@@ -216,7 +216,9 @@ async def update_profile(
     if viewer.is_private and is_private is False:
         # Going public accepts everyone who asked, as Instagram does.
         await approve_all_requests(context, viewer.id)
-        user = await reload_user(context, viewer.id)
+        reloaded = await reload_user(context, viewer.id)
+        assert reloaded is not None  # the policy never hides an account from itself
+        user = reloaded
     context.viewer = user
     return UserResult(user=user)
 

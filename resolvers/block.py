@@ -18,7 +18,7 @@ async def _target_id(context: Context, raw_user_id: str) -> int | FieldError:
         return user_id
     if user_id == viewer.id:
         return FieldError(ErrorCode.INVALID, "userId", "You cannot block yourself.")
-    if await context.loaders.user_by_id.load(user_id) is None:
+    if await context.loaders.unfiltered.user_by_id.load(user_id) is None:
         return FieldError(ErrorCode.NOT_FOUND, "userId", "No such user.")
     return user_id
 

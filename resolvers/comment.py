@@ -18,7 +18,6 @@ from resolvers.pagination import (
 )
 from resolvers.post import resolve_post_argument, visible_post
 from resolvers.viewer import require_viewer
-from resolvers.visibility import can_see_user, visible_users
 from storage.comment import CommentRecord
 from storage.mongo import whole_milliseconds
 from storage.post import PREVIEW_COMMENTS, CommentRef, PostRecord
@@ -81,7 +80,7 @@ async def _reply_target(
     if isinstance(comment_id, FieldError):
         return comment_id
     parent = await context.loaders.comment_by_id.load(comment_id)
-    if parent is None or parent.post_id != post.id or not await _author_visible(context, parent):
+    if parent is None or parent.post_id != post.id:
         return FieldError(ErrorCode.NOT_FOUND, "replyToId", "No such comment on this post.")
     return parent
 
@@ -92,13 +91,17 @@ async def delete_comment(context: Context, raw_comment_id: str) -> DeleteResult:
     comment_id = typed_id_argument(raw_comment_id, "Comment", "commentId")
     if isinstance(comment_id, FieldError):
         return DeleteResult(errors=[comment_id])
-    comment = await context.loaders.comment_by_id.load(comment_id)
+    not_found = DeleteResult(
+        errors=[FieldError(ErrorCode.NOT_FOUND, "commentId", "No such comment.")]
+    )
+    # Unfiltered: the post's author may delete a comment on it by an account they blocked.
+    comment = await context.loaders.unfiltered.comment_by_id.load(comment_id)
     post = None if comment is None else await visible_post(context, comment.post_id)
     if comment is None or post is None:
-        return DeleteResult(
-            errors=[FieldError(ErrorCode.NOT_FOUND, "commentId", "No such comment.")]
-        )
+        return not_found
     if viewer.id not in (comment.author_id, post.author_id):
+        if await context.loaders.comment_by_id.load(comment.id) is None:
+            return not_found  # to anyone else, a hidden comment does not exist
         return DeleteResult(
             errors=[
                 FieldError(
@@ -138,7 +141,10 @@ async def comments(
     async def fetch(after_id: int | None, limit: int) -> list[CommentRecord]:
         if after_id is None and limit <= PREVIEW_COMMENTS:
             refs = post.preview_comments[:limit]
-            loaded = await context.loaders.comment_by_id.load_many([ref.id for ref in refs])
+            # Unfiltered, as the query below: `_visible_page` filters both alike.
+            loaded = await context.loaders.unfiltered.comment_by_id.load_many(
+                [ref.id for ref in refs]
+            )
             rows = [comment for comment in loaded if comment is not None]
             if len(rows) == len(refs):  # else a comment was deleted as the preview was read
                 return rows
@@ -161,10 +167,8 @@ async def replies(
 
 
 async def visible_comment(context: Context, comment_id: int) -> CommentRecord | None:
-    comment = await context.loaders.comment_by_id.load(comment_id)
-    if comment is None or await visible_post(context, comment.post_id) is None:
-        return None
-    return comment if await _author_visible(context, comment) else None
+    """The comment, if it exists and the viewer may see it."""
+    return await context.loaders.comment_by_id.load(comment_id)
 
 
 async def _visible_page(
@@ -173,21 +177,12 @@ async def _visible_page(
     first: int | None,
     after: str | None,
 ) -> Page[CommentRecord]:
-    """Comments by accounts blocked either way are left out."""
+    """Comments the viewer may not see (by accounts blocked either way) are left out."""
 
     async def keep(rows: list[CommentRecord]) -> list[CommentRecord]:
-        for row in rows:
-            context.loaders.comment_by_id.prime(row.id, row)
-        authors = await context.loaders.user_by_id.load_many([row.author_id for row in rows])
-        shown = {user.id for user in await visible_users(context, authors)}
-        return [row for row in rows if row.author_id in shown]
+        return await context.loaders.comment_by_id.filter(rows)
 
     size = page_size(first, DEFAULT_PAGE_SIZE)
     return await visible_keyset_page(
         fetch, keep, lambda comment: comment.id, size, decode_cursor(after)
     )
-
-
-async def _author_visible(context: Context, comment: CommentRecord) -> bool:
-    author = await context.loaders.user_by_id.load(comment.author_id)
-    return author is not None and await can_see_user(context, author)

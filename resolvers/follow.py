@@ -20,8 +20,8 @@ from resolvers.pagination import (
     page_size,
     visible_keyset_page,
 )
+from resolvers.user import user_by_id
 from resolvers.viewer import require_viewer
-from resolvers.visibility import can_see_content, visible_user, visible_users
 from storage.follow import FollowRecord, FollowState
 from storage.user import UserRecord
 
@@ -37,7 +37,7 @@ async def resolve_user_argument(
     context: Context, raw_id: str, field_name: str
 ) -> UserRecord | FieldError:
     """The user a mutation argument names, if the viewer may see them."""
-    return await node_argument(context, raw_id, "User", field_name, visible_user)
+    return await node_argument(context, raw_id, "User", field_name, user_by_id)
 
 
 async def follow_user(context: Context, raw_user_id: str) -> FollowResult:
@@ -130,7 +130,7 @@ async def followers(
     context: Context, user: UserRecord, first: int | None, after: str | None
 ) -> Page[UserRecord]:
     size, before_id = page_size(first, DEFAULT_PAGE_SIZE), decode_cursor(after)
-    if not await can_see_content(context, user):
+    if not await context.loaders.visibility.content_visible(user):
         return Page(edges=[], has_next_page=False)
     follows = context.services.stores.follows
 
@@ -146,7 +146,7 @@ async def following(
     context: Context, user: UserRecord, first: int | None, after: str | None
 ) -> Page[UserRecord]:
     size, before_id = page_size(first, DEFAULT_PAGE_SIZE), decode_cursor(after)
-    if not await can_see_content(context, user):
+    if not await context.loaders.visibility.content_visible(user):
         return Page(edges=[], has_next_page=False)
     follows = context.services.stores.follows
 
@@ -168,7 +168,7 @@ async def _users_page(
 
     async def keep(rows: list[FollowRecord]) -> list[FollowRecord]:
         users = await context.loaders.user_by_id.load_many([user_id_of(row) for row in rows])
-        users_by_id.update((user.id, user) for user in await visible_users(context, users))
+        users_by_id.update((user.id, user) for user in users if user is not None)
         return [row for row in rows if user_id_of(row) in users_by_id]
 
     page = await visible_keyset_page(fetch, keep, lambda row: row.id, size, before_id)
@@ -178,15 +178,13 @@ async def _users_page(
     )
 
 
-async def reload_user(context: Context, user_id: int) -> UserRecord:
-    """The user as stored now, after this request changed them."""
+async def reload_user(context: Context, user_id: int) -> UserRecord | None:
+    """The user as stored now, after this request changed them (None if now hidden)."""
     context.loaders.user_by_id.clear(user_id)
     context.loaders.follow_state_by_user_id.clear(user_id)
     context.loaders.follows_viewer_by_user_id.clear(user_id)
     context.loaders.blocked_by_user_id.clear(user_id)
-    user = await context.loaders.user_by_id.load(user_id)
-    assert user is not None, "users are never deleted"
-    return user
+    return await context.loaders.user_by_id.load(user_id)
 
 
 async def _count_follow(context: Context, follower_id: int, followee_id: int, delta: int) -> None:

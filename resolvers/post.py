@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from resolvers import fanout
@@ -16,12 +17,10 @@ from resolvers.pagination import (
     DEFAULT_PAGE_SIZE,
     Page,
     decode_cursor,
-    keyset_page,
     page_size,
     visible_keyset_page,
 )
 from resolvers.viewer import require_viewer
-from resolvers.visibility import can_see_content, content_visible, visible_users
 from storage.mongo import whole_milliseconds
 from storage.post import ClientMutationIdReused, PostRecord
 from storage.user import UserRecord
@@ -52,25 +51,20 @@ def parse_mentions(caption: str) -> tuple[str, ...]:
 
 
 async def visible_posts(context: Context, posts: list[PostRecord]) -> list[PostRecord]:
-    """`posts` less those whose author's content the viewer may not see, in order."""
-    authors = await context.loaders.user_by_id.load_many([post.author_id for post in posts])
-    present = [(post, author) for post, author in zip(posts, authors, strict=True) if author]
-    allowed = await content_visible(context, [author for _, author in present])
-    return [post for (post, _), ok in zip(present, allowed, strict=True) if ok]
+    """`posts` (as a store query returned them) less those the viewer may not see, in order."""
+    return await context.loaders.post_by_id.filter(posts)
 
 
 async def visible_post(context: Context, post_id: int) -> PostRecord | None:
-    """The post, if it exists and the viewer may see its author's content."""
-    post = await context.loaders.post_by_id.load(post_id)
-    if post is None:
-        return None
-    return next(iter(await visible_posts(context, [post])), None)
+    """The post, if it exists and the viewer may see it."""
+    return await context.loaders.post_by_id.load(post_id)
 
 
 async def prefetch_cards(context: Context, posts: list[PostRecord]) -> None:
-    """Start, in one batch per loader, every read a page of post cards makes: the authors
-    and the authors of the preview comments (with the viewer's blocks), the preview
-    comments and the viewer's likes. The fields then find them memoised."""
+    """Start, in one batch per loader, every read a page of post cards makes: the posts'
+    visibility, the authors and the authors of the preview comments (with the viewer's
+    blocks), the preview comments and the viewer's likes. The fields then find them
+    memoised."""
     post_ids = [post.id for post in posts]
     user_ids = list(
         {post.author_id for post in posts}
@@ -81,6 +75,7 @@ async def prefetch_cards(context: Context, posts: list[PostRecord]) -> None:
     for post in posts:
         loaders.post_by_id.prime(post.id, post)
     await asyncio.gather(
+        loaders.post_by_id.load_many(post_ids),
         loaders.user_by_id.load_many(user_ids),
         loaders.blocked_by_user_id.load_many(user_ids),
         loaders.liked_by_post_id.load_many(post_ids),
@@ -205,16 +200,18 @@ async def delete_post(context: Context, raw_post_id: str) -> DeleteResult:
 async def posts_by_author(
     context: Context, author: UserRecord, first: int | None, after: str | None
 ) -> Page[PostRecord]:
-    size = page_size(first, DEFAULT_PAGE_SIZE)
-    before_id = decode_cursor(after)
-    if not await can_see_content(context, author):
+    """Newest first; none when the author's content is hidden from the viewer."""
+    size, before_id = page_size(first, DEFAULT_PAGE_SIZE), decode_cursor(after)
+    if not await context.loaders.visibility.content_visible(author):
         return Page(edges=[], has_next_page=False)
-    posts = await context.services.stores.posts.page_by_author(
-        author.id, before_id=before_id, limit=size + 1
+    posts = context.services.stores.posts
+
+    async def fetch(older_than: int | None, limit: int) -> list[PostRecord]:
+        return await posts.page_by_author(author.id, before_id=older_than, limit=limit)
+
+    return await visible_keyset_page(
+        fetch, _shown_cards(context), lambda post: post.id, size, before_id
     )
-    page = keyset_page(posts, size, key=lambda post: post.id)
-    await prefetch_cards(context, [post for _, post in page.edges])
-    return page
 
 
 async def posts_by_hashtag(
@@ -228,13 +225,21 @@ async def posts_by_hashtag(
     async def fetch(older_than: int | None, limit: int) -> list[PostRecord]:
         return await posts.page_by_hashtag(tag, before_id=older_than, limit=limit)
 
+    return await visible_keyset_page(
+        fetch, _shown_cards(context), lambda post: post.id, size, before_id
+    )
+
+
+def _shown_cards(context: Context) -> Callable[[list[PostRecord]], Awaitable[list[PostRecord]]]:
+    """What a page of post cards keeps of the rows a store query returned."""
+
     async def keep(rows: list[PostRecord]) -> list[PostRecord]:
-        # The cards' reads first: visibility then finds its authors and blocks among them,
-        # and the page costs one batch per loader.
+        # The cards' reads first: visibility is among them, so the page costs one batch
+        # per loader.
         await prefetch_cards(context, rows)
         return await visible_posts(context, rows)
 
-    return await visible_keyset_page(fetch, keep, lambda post: post.id, size, before_id)
+    return keep
 
 
 async def hashtag_post_count(context: Context, name: str) -> int | None:
@@ -243,10 +248,10 @@ async def hashtag_post_count(context: Context, name: str) -> int | None:
 
 async def post_mentions(context: Context, post: PostRecord) -> list[UserRecord]:
     users = await context.loaders.user_by_id.load_many(list(post.mention_ids))
-    return await visible_users(context, users)
+    return [user for user in users if user is not None]
 
 
 async def _mentioned_user_ids(context: Context, usernames: tuple[str, ...]) -> list[int]:
     ids = await context.services.stores.users.find_ids_by_usernames(usernames)
     users = await context.loaders.user_by_id.load_many(ids)
-    return [user.id for user in await visible_users(context, users)]
+    return [user.id for user in users if user is not None]

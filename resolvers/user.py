@@ -5,7 +5,6 @@ from __future__ import annotations
 from resolvers.context import Context
 from resolvers.pagination import Page, encode_cursor, page_size
 from resolvers.viewer import require_viewer
-from resolvers.visibility import visible_user, visible_users
 from storage.user import UserRecord
 
 MAX_SEARCH_QUERY_LENGTH = 64
@@ -21,11 +20,12 @@ def viewer(context: Context) -> UserRecord | None:
 
 async def user_by_username(context: Context, username: str) -> UserRecord | None:
     user_id = await context.services.stores.users.find_id_by_username(username.strip().lstrip("@"))
-    return None if user_id is None else await visible_user(context, user_id)
+    return None if user_id is None else await user_by_id(context, user_id)
 
 
 async def user_by_id(context: Context, user_id: int) -> UserRecord | None:
-    return await visible_user(context, user_id)
+    """The user, if they exist and the viewer may see them."""
+    return await context.loaders.user_by_id.load(user_id)
 
 
 async def search_users(context: Context, query: str, first: int | None) -> list[UserRecord]:
@@ -35,9 +35,7 @@ async def search_users(context: Context, query: str, first: int | None) -> list[
     if not prefix or size == 0:
         return []
     users = await context.services.stores.users.search(prefix, size)
-    for user in users:
-        context.loaders.user_by_id.prime(user.id, user)
-    return await visible_users(context, list(users))
+    return await context.loaders.user_by_id.filter(users)
 
 
 def search_page(users: list[UserRecord]) -> Page[UserRecord]:

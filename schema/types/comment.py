@@ -39,11 +39,13 @@ class Comment(Node):
 
         return await author(info, self.record.author_id)
 
-    @strawberry.field(description="The comment this one replies to, if it is a reply.")
+    @strawberry.field(
+        description="The comment this one replies to, if it is a reply; null when hidden."
+    )
     async def reply_to(self, info: Info) -> Comment | None:
         if self.record.reply_to_id is None:
             return None
-        parent = await info.context.loaders.comment_by_id.load(self.record.reply_to_id)
+        parent = await comment_resolvers.visible_comment(info.context, self.record.reply_to_id)
         return None if parent is None else Comment.wrap(parent)
 
     @strawberry.field

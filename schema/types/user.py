@@ -98,9 +98,12 @@ class User(Node):
 
 
 async def author(info: Info, author_id: int) -> User:
-    """The author of a post or comment."""
+    """The author of a post or comment. Never hidden: the loaders hide a post or comment
+    whose author is, so the field can be non-null; should one be, the field fails rather
+    than show them."""
     record = await info.context.loaders.user_by_id.load(author_id)
-    assert record is not None, "accounts are never deleted"
+    if record is None:
+        raise RuntimeError(f"author {author_id} of a shown post or comment is hidden or absent")
     return User.wrap(record)
 
 

@@ -1,0 +1,119 @@
+"""Who may see what: the one visibility policy, and the base of the loaders that apply it.
+
+For a viewer (None when anonymous):
+
+- A user is hidden when the viewer and they have blocked one another, either way. Nothing
+  else hides a user: a private account's profile is visible to everyone.
+- A user's content (posts, follower and following lists; later stories and reels) is
+  visible when the user is visible and is public, is the viewer, or is followed by the
+  viewer (an approved follow, not a request).
+- A post is visible when its author's content is; a comment when its post and its author
+  are. What was deleted is absent.
+
+Every field leading to a user, post or comment reads it through a `FilteredLoader`
+(`Loaders.user_by_id`, `post_by_id`, `comment_by_id`), which answers None for what the
+viewer may not see, and whose `filter` does the same for records a store query returned.
+The unfiltered loaders beneath them are `Loaders.unfiltered`: for mutations and internal
+checks that must see past the policy, never for what a field returns.
+"""
+
+from __future__ import annotations
+
+from abc import abstractmethod
+from collections.abc import Sequence
+from typing import Protocol, TypeVar
+
+from loaders.base import Loader
+from loaders.block import BlockedByUserIdLoader
+from loaders.follow import FollowStateByUserIdLoader
+from storage.follow import FollowState
+from storage.user import UserRecord
+
+
+class Identified(Protocol):
+    @property
+    def id(self) -> int: ...
+
+
+RecordT = TypeVar("RecordT", bound=Identified)
+
+
+class Visibility:
+    """The policy's rules about users, each checked for many users with one batched load
+    per relation, so a page of a hundred posts costs no task per post."""
+
+    def __init__(
+        self,
+        viewer_id: int | None,
+        blocks: BlockedByUserIdLoader,
+        follow_states: FollowStateByUserIdLoader,
+    ) -> None:
+        self._viewer_id = viewer_id
+        self._blocks = blocks
+        self._follow_states = follow_states
+
+    async def users_visible(self, users: Sequence[UserRecord]) -> list[bool]:
+        """Whether the viewer may see each user at all (their profile)."""
+        blocked = await self._blocks.load_many([user.id for user in users])
+        return [
+            user.id == self._viewer_id or not is_blocked
+            for user, is_blocked in zip(users, blocked, strict=True)
+        ]
+
+    async def contents_visible(self, users: Sequence[UserRecord]) -> list[bool]:
+        """Whether the viewer may see each user's content."""
+        visible = await self.users_visible(users)
+        gated = [
+            user
+            for user, ok in zip(users, visible, strict=True)
+            if ok and user.is_private and user.id != self._viewer_id
+        ]
+        states = await self._follow_states.load_many([user.id for user in gated])
+        refused = {
+            user.id
+            for user, state in zip(gated, states, strict=True)
+            if state is not FollowState.FOLLOWING
+        }
+        return [ok and user.id not in refused for user, ok in zip(users, visible, strict=True)]
+
+    async def content_visible(self, user: UserRecord) -> bool:
+        return (await self.contents_visible([user]))[0]
+
+
+class FilteredLoader(Loader[int, RecordT | None]):
+    """Records by id as the viewer may see them: None for what is absent or hidden.
+
+    It reads through an unfiltered loader, so priming and clearing go to that one too:
+    a primed record still passes the policy before this loader hands it out."""
+
+    def __init__(self, unfiltered: Loader[int, RecordT | None]) -> None:
+        super().__init__()
+        self._unfiltered = unfiltered
+
+    @abstractmethod
+    async def allowed(self, records: list[RecordT]) -> list[bool]:
+        """Whether the viewer may see each of these existing records."""
+
+    async def batch_load_fn(self, keys: Sequence[int]) -> list[RecordT | None]:
+        records = await self._unfiltered.load_many(keys)
+        present = [record for record in records if record is not None]
+        allowed = await self.allowed(present)
+        shown = {record.id for record, ok in zip(present, allowed, strict=True) if ok}
+        return [record if record is not None and record.id in shown else None for record in records]
+
+    async def filter(self, records: Sequence[RecordT]) -> list[RecordT]:
+        """Records a store query returned, less those the viewer may not see, in order."""
+        for record in records:
+            self.prime(record.id, record)
+        loaded = await self.load_many([record.id for record in records])
+        return [record for record in loaded if record is not None]
+
+    def prime(self, key: int, value: RecordT | None) -> FilteredLoader[RecordT]:
+        """Prime the unfiltered loader: what this one answers for `key` passes the policy."""
+        self._unfiltered.prime(key, value)
+        return self
+
+    def clear(self, key: int) -> FilteredLoader[RecordT]:
+        self._unfiltered.clear(key)
+        super().clear(key)
+        return self
