@@ -1,0 +1,406 @@
+"""Every field that leads to a user, post or comment hides what the viewer may not see.
+
+The fields are read from the schema itself: each field, on every type reachable from the
+root types, whose type is `User`, `Post` or `Comment`, an interface or union one of them
+implements, or a connection of them. Each has a case below: a request that reaches the
+field, run in two worlds, one where the hidden account blocked the viewer and one where it
+is private and the viewer does not follow it. The viewer's response must hold none of the
+hidden records; an allowed viewer's response to the same request must hold some of them,
+which shows that the request does reach them. A field without a case fails the test.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import Enum
+from typing import Any
+
+import pytest
+from graphql import (
+    GraphQLInterfaceType,
+    GraphQLNamedType,
+    GraphQLObjectType,
+    GraphQLSchema,
+    GraphQLUnionType,
+    get_named_type,
+)
+
+from schema import build_schema
+from tests.client import TEST_PASSWORD, Account, GraphQLClient
+from tests.media import jpeg
+
+RECORD_TYPES = {"User", "Post", "Comment"}
+
+FOLLOW = "mutation ($id: ID!) { followUser(userId: $id) { state errors { code } } }"
+APPROVE = """mutation ($id: ID!) { respondToFollowRequest(userId: $id, approve: true) {
+  errors { code } } }"""
+BLOCK = "mutation ($id: ID!) { blockUser(userId: $id) { ok } }"
+LIKE = "mutation ($id: ID!) { likePost(postId: $id) { errors { code } } }"
+ADD_COMMENT = """mutation ($post: ID!, $text: String!, $replyTo: ID) {
+  addComment(input: {postId: $post, text: $text, replyToId: $replyTo}) {
+    comment { id } errors { code } } }"""
+FEED = "{ feed { edges { node { id } } } }"
+
+
+def reachable_types(schema: GraphQLSchema) -> list[GraphQLNamedType]:
+    """Every type a response can hold, from the root types down."""
+    roots = [schema.query_type, schema.mutation_type, schema.subscription_type]
+    pending: list[GraphQLNamedType] = [root for root in roots if root is not None]
+    seen: dict[str, GraphQLNamedType] = {}
+    while pending:
+        named = pending.pop()
+        if named.name in seen:
+            continue
+        seen[named.name] = named
+        if isinstance(named, GraphQLInterfaceType | GraphQLUnionType):
+            pending.extend(schema.get_possible_types(named))
+        if isinstance(named, GraphQLObjectType | GraphQLInterfaceType):
+            pending.extend(get_named_type(field.type) for field in named.fields.values())
+    return list(seen.values())
+
+
+def _node_type(connection: GraphQLNamedType) -> GraphQLNamedType | None:
+    """The node type of a Relay connection type, None for any other type."""
+    if not isinstance(connection, GraphQLObjectType) or "edges" not in connection.fields:
+        return None
+    edge = get_named_type(connection.fields["edges"].type)
+    if not isinstance(edge, GraphQLObjectType) or "node" not in edge.fields:
+        return None
+    node: GraphQLNamedType = get_named_type(edge.fields["node"].type)
+    return node
+
+
+def _is_record(schema: GraphQLSchema, named: GraphQLNamedType) -> bool:
+    if isinstance(named, GraphQLInterfaceType | GraphQLUnionType):
+        return any(kind.name in RECORD_TYPES for kind in schema.get_possible_types(named))
+    return named.name in RECORD_TYPES
+
+
+def fields_leading_to_records(schema: GraphQLSchema) -> set[str]:
+    """ "Type.field" for every field that leads to a user, post or comment. A connection's
+    own edges and nodes are left out: the field that returns the connection stands for them."""
+    types = reachable_types(schema)
+    connections = {named.name for named in types if _node_type(named) is not None}
+    edges = {
+        get_named_type(named.fields["edges"].type).name
+        for named in types
+        if isinstance(named, GraphQLObjectType) and named.name in connections
+    }
+    found = set()
+    for named in types:
+        if not isinstance(named, GraphQLObjectType) or named.name in connections | edges:
+            continue
+        for name, field in named.fields.items():
+            target = get_named_type(field.type)
+            node = _node_type(target)
+            if _is_record(schema, target) or (node is not None and _is_record(schema, node)):
+                found.add(f"{named.name}.{name}")
+    return found
+
+
+class Scenario(Enum):
+    BLOCKED = "blocked"  # the hidden account blocked the viewer
+    PRIVATE = "private"  # the hidden account is private, and the viewer only asked to follow
+
+
+@dataclass(frozen=True)
+class World:
+    """Accounts and records, some hidden from `viewer`, each by the world's one reason.
+
+    Every id below is a Relay global id."""
+
+    scenario: Scenario
+    viewer: Account  # private, so the hidden account could ask to follow it
+    follower: Account  # private too; follows `owner` (approved) and sees all it may
+    stranger: Account | None  # follows neither `owner` nor its posts: Explore's audience
+    owner: Account  # the blocker, or the private account
+    post: str  # by `owner`; carries `tag`
+    tag: str
+    comment: str  # hidden
+    reply: str  # replies to `comment`
+    thread: str  # a comment with a hidden reply
+    commented: str  # a post whose comments include `comment`
+    mentioning: str  # a post that mentions a hidden account, or is hidden itself
+    lister: Account  # whose follower and following lists hold a hidden account
+    secrets: frozenset[str]  # the hidden records' ids and texts
+
+
+Variables = Callable[[World, Account], dict[str, Any]]
+
+
+def _owner(world: World, _: Account) -> dict[str, Any]:
+    return {"id": world.owner.id, "username": world.owner.username}
+
+
+def _follower_as_control(world: World) -> Account | None:
+    return world.follower
+
+
+def _explore_control(world: World) -> Account | None:
+    """Explore shows only public accounts the viewer does not follow: a stranger sees the
+    blocker's post there, and no one sees a private account's."""
+    return world.stranger
+
+
+@dataclass(frozen=True)
+class Case:
+    document: str
+    variables: Variables = _owner
+    # A viewer allowed to see the hidden records, who must see some of them through the
+    # document; None where the field shows them to no one.
+    control: Callable[[World], Account | None] = _follower_as_control
+
+
+POSTS = "posts { edges { node { id caption } } }"
+FOLLOWING_POSTS = f"following {{ edges {{ node {{ id {POSTS} }} }} }}"
+
+CASES: dict[str, Case] = {
+    "Query.node": Case(
+        """query ($id: ID!, $post: ID!, $comment: ID!) {
+          user: node(id: $id) { id } post: node(id: $post) { id } comment: node(id: $comment) { id } }""",
+        lambda world, _: {"id": world.owner.id, "post": world.post, "comment": world.comment},
+    ),
+    "Query.viewer": Case(f"{{ viewer {{ id {FOLLOWING_POSTS} }} }}", lambda *_: {}),
+    "Query.user": Case(
+        f"query ($username: String!) {{ user(username: $username) {{ id {POSTS} }} }}"
+    ),
+    "Query.searchUsers": Case(
+        f"query ($username: String!) {{ searchUsers(query: $username) {{ edges {{ node {{ id {POSTS} }} }} }} }}"
+    ),
+    "Query.feed": Case(
+        """{ ranked: feed(first: 100) { edges { node { id caption } } }
+             chronological: feed(first: 100, order: CHRONOLOGICAL) { edges { node { id caption } } } }""",
+        lambda *_: {},
+    ),
+    "Query.explore": Case(
+        "{ explore(first: 100) { edges { node { id caption } } } }",
+        lambda *_: {},
+        control=_explore_control,
+    ),
+    "Query.followRequests": Case(
+        f"{{ followRequests {{ edges {{ node {{ id {POSTS} }} }} }} }}", lambda *_: {}
+    ),
+    "User.posts": Case(f"query ($id: ID!) {{ node(id: $id) {{ id ... on User {{ {POSTS} }} }} }}"),
+    "User.followers": Case(
+        "query ($id: ID!) { node(id: $id) { id ... on User { followers { edges { node { id } } } } } }",
+        lambda world, _: {"id": world.lister.id},
+    ),
+    "User.following": Case(
+        "query ($id: ID!) { node(id: $id) { id ... on User { following { edges { node { id } } } } } }",
+        lambda world, _: {"id": world.lister.id},
+    ),
+    "Post.author": Case(
+        "query ($id: ID!) { node(id: $id) { id ... on Post { author { id } } } }",
+        lambda world, _: {"id": world.post},
+    ),
+    "Post.comments": Case(
+        "query ($id: ID!) { node(id: $id) { id ... on Post { comments { edges { node { id text } } } } } }",
+        lambda world, _: {"id": world.commented},
+    ),
+    "Post.mentions": Case(
+        "query ($id: ID!) { node(id: $id) { id ... on Post { mentions { id } } } }",
+        lambda world, _: {"id": world.mentioning},
+    ),
+    "Comment.author": Case(
+        "query ($id: ID!) { node(id: $id) { id ... on Comment { text author { id } } } }",
+        lambda world, _: {"id": world.comment},
+    ),
+    "Comment.replyTo": Case(
+        "query ($id: ID!) { node(id: $id) { id ... on Comment { replyTo { id text author { id } } } } }",
+        lambda world, _: {"id": world.reply},
+    ),
+    "Comment.post": Case(
+        "query ($id: ID!) { node(id: $id) { id ... on Comment { post { id caption } } } }",
+        lambda world, _: {"id": world.comment},
+    ),
+    "Comment.replies": Case(
+        "query ($id: ID!) { node(id: $id) { id ... on Comment { replies { edges { node { id text } } } } } }",
+        lambda world, _: {"id": world.thread},
+    ),
+    "Hashtag.posts": Case(
+        "query ($tag: String!) { hashtag(name: $tag) { posts { edges { node { id caption } } } } }",
+        lambda world, _: {"tag": world.tag},
+    ),
+    "AuthPayload.user": Case(
+        f"""mutation ($login: String!, $password: String!) {{
+          logIn(input: {{login: $login, password: $password}}) {{ user {{ id {FOLLOWING_POSTS} }} }} }}""",
+        lambda _, me: {"login": me.username, "password": TEST_PASSWORD},
+    ),
+    "UserPayload.user": Case(
+        f"""mutation {{ updateProfile(input: {{bio: "edges"}}) {{ user {{ id {FOLLOWING_POSTS} }} }} }}""",
+        lambda *_: {},
+    ),
+    # Already following, or already asked: the request changes nothing.
+    "FollowPayload.user": Case(
+        f"mutation ($id: ID!) {{ followUser(userId: $id) {{ user {{ id {POSTS} }} }} }}"
+    ),
+    # Not liked before: the request changes nothing.
+    "PostPayload.post": Case(
+        "mutation ($id: ID!) { unlikePost(postId: $id) { post { id caption } } }",
+        lambda world, _: {"id": world.post},
+    ),
+    "CommentPayload.comment": Case(
+        """mutation ($id: ID!) { addComment(input: {postId: $id, text: "edges"}) {
+          comment { id post { id caption } } } }""",
+        lambda world, _: {"id": world.post},
+    ),
+}
+
+
+def test_every_field_leading_to_a_user_post_or_comment_has_a_case() -> None:
+    fields = fields_leading_to_records(build_schema(mask_errors=False)._schema)
+
+    assert sorted(fields - CASES.keys()) == [], "fields without a visibility case"
+    assert sorted(CASES.keys() - fields) == [], "cases of fields the schema no longer has"
+
+
+class Actions:
+    def __init__(self, graphql: GraphQLClient) -> None:
+        self.graphql = graphql
+
+    async def follow(self, follower: Account, followee: Account) -> None:
+        await self.graphql.data(FOLLOW, {"id": followee.id}, token=follower.token)
+
+    async def approve(self, followee: Account, follower: Account) -> None:
+        data = await self.graphql.data(APPROVE, {"id": follower.id}, token=followee.token)
+        assert data["respondToFollowRequest"]["errors"] == []
+
+    async def post(self, author: Account, caption: str) -> str:
+        payload = await self.graphql.create_post(author, [jpeg(64, 64)], caption)
+        assert payload["errors"] == [], payload["errors"]
+        post_id: str = payload["post"]["id"]
+        return post_id
+
+    async def comment(
+        self, author: Account, post: str, text: str, reply_to: str | None = None
+    ) -> str:
+        variables = {"post": post, "text": text, "replyTo": reply_to}
+        data = await self.graphql.data(ADD_COMMENT, variables, token=author.token)
+        assert data["addComment"]["errors"] == []
+        comment_id: str = data["addComment"]["comment"]["id"]
+        return comment_id
+
+    async def like(self, fan: Account, post: str) -> None:
+        await self.graphql.data(LIKE, {"id": post}, token=fan.token)
+
+
+async def blocked_world(graphql: GraphQLClient) -> World:
+    """`owner` blocked the viewer after they followed each other around it."""
+    act, nonce = Actions(graphql), uuid.uuid4().hex[:10]
+    viewer = await graphql.sign_up("viewer", private=True)
+    follower = await graphql.sign_up("follower", private=True)
+    stranger, third, owner = [
+        await graphql.sign_up(role) for role in ("stranger", "third", "owner")
+    ]
+    tag = f"edges{nonce}"
+    for fan, star in [
+        (viewer, owner),
+        (viewer, third),
+        (follower, owner),
+        (stranger, third),
+        (third, owner),
+        (owner, third),
+        (owner, viewer),  # a request: the viewer is private
+        (owner, follower),  # a request too
+    ]:
+        await act.follow(fan, star)
+    post = await act.post(owner, f"hidden-post-{nonce} #{tag}")
+    open_post = await act.post(third, f"visible-post-{nonce} #{tag} @{owner.username}")
+    comment = await act.comment(owner, open_post, f"hidden-comment-{nonce}")
+    thread = await act.comment(third, open_post, f"visible-comment-{nonce}")
+    hidden_reply = await act.comment(owner, open_post, f"hidden-reply-{nonce}", thread)
+    reply = await act.comment(third, open_post, f"visible-reply-{nonce}", comment)
+    await act.like(third, post)  # so that the viewer's and the stranger's Explore hold it
+    await graphql.data(FEED, token=viewer.token)  # the viewer's feed exists, with the post
+    await graphql.data(BLOCK, {"id": viewer.id}, token=owner.token)
+    return World(
+        scenario=Scenario.BLOCKED,
+        viewer=viewer,
+        follower=follower,
+        stranger=stranger,
+        owner=owner,
+        post=post,
+        tag=tag,
+        comment=comment,
+        reply=reply,
+        thread=thread,
+        commented=open_post,
+        mentioning=open_post,
+        lister=third,
+        secrets=frozenset(
+            [owner.id, post, comment, hidden_reply]
+            + [f"hidden-{kind}-{nonce}" for kind in ("post", "comment", "reply")]
+        ),
+    )
+
+
+async def private_world(graphql: GraphQLClient) -> World:
+    """`owner` is private; the viewer asked to follow it and was not approved."""
+    act, nonce = Actions(graphql), uuid.uuid4().hex[:10]
+    viewer = await graphql.sign_up("viewer", private=True)
+    follower = await graphql.sign_up("follower", private=True)
+    third, insider = await graphql.sign_up("third"), await graphql.sign_up("insider")
+    owner = await graphql.sign_up("owner", private=True)
+    tag = f"edges{nonce}"
+    await act.follow(viewer, owner)  # asked, never approved
+    for fan in (follower, third, insider):
+        await act.follow(fan, owner)
+        await act.approve(owner, fan)
+    for fan, star in [(owner, insider), (owner, viewer), (owner, follower), (viewer, third)]:
+        await act.follow(fan, star)
+    post = await act.post(owner, f"hidden-post-{nonce} #{tag} @{third.username}")
+    comment = await act.comment(third, post, f"hidden-comment-{nonce}")
+    reply = await act.comment(third, post, f"hidden-reply-{nonce}", comment)
+    await act.like(third, post)  # so that the viewer's Explore would hold it
+    return World(
+        scenario=Scenario.PRIVATE,
+        viewer=viewer,
+        follower=follower,
+        stranger=None,
+        owner=owner,
+        post=post,
+        tag=tag,
+        comment=comment,
+        reply=reply,
+        thread=comment,
+        commented=post,
+        mentioning=post,
+        lister=owner,
+        secrets=frozenset(
+            [insider.id, post, comment, reply]
+            + [f"hidden-{kind}-{nonce}" for kind in ("post", "comment", "reply")]
+        ),
+    )
+
+
+@pytest.fixture(scope="module", params=list(Scenario), ids=lambda scenario: scenario.value)
+async def world(request: pytest.FixtureRequest, graphql: GraphQLClient) -> World:
+    if request.param is Scenario.BLOCKED:
+        return await blocked_world(graphql)
+    return await private_world(graphql)
+
+
+async def secrets_seen(
+    graphql: GraphQLClient, world: World, case: Case, viewer: Account
+) -> list[str]:
+    body = await graphql.execute(case.document, case.variables(world, viewer), token=viewer.token)
+    assert "errors" not in body, body["errors"]
+    response = json.dumps(body)
+    return sorted(secret for secret in world.secrets if secret in response)
+
+
+@pytest.mark.parametrize("field", sorted(CASES))
+async def test_a_hidden_record_does_not_come_back_through(
+    field: str, world: World, graphql: GraphQLClient
+) -> None:
+    case = CASES[field]
+    control = case.control(world)
+
+    seen_by_viewer = await secrets_seen(graphql, world, case, world.viewer)
+
+    assert seen_by_viewer == []
+    if control is not None:
+        assert await secrets_seen(graphql, world, case, control) != [], "reaches nothing hidden"
