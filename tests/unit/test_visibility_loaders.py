@@ -40,7 +40,7 @@ class EvenRows(FilteredLoader[Row]):
 
 def even_rows(*ids: int) -> tuple[EvenRows, StoredRows]:
     stored = StoredRows({row_id: Row(row_id) for row_id in ids})
-    return EvenRows(stored, batching=True), stored
+    return EvenRows(stored), stored
 
 
 async def test_a_hidden_record_loads_as_none() -> None:
