@@ -1,8 +1,9 @@
-"""`pictograph serve | seed | export-schema`."""
+"""`pictograph serve | seed | worker | export-schema`."""
 
 from __future__ import annotations
 
 import asyncio
+import logging
 from pathlib import Path
 from typing import Annotated
 
@@ -10,6 +11,8 @@ import typer
 import uvicorn
 
 from app.settings import Settings
+
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 cli = typer.Typer(
     help="Pictograph: the GraphQL backend of a photo-sharing app.", no_args_is_help=True
@@ -48,9 +51,11 @@ def seed(
 
 @cli.command()
 def worker() -> None:
-    """Do fan-out jobs (run as many as the load needs; each needs real MongoDB and Redis)."""
+    """Run background jobs: fan-out (as many processes as the load needs; each needs real
+    MongoDB and Redis). A worker that dies is logged and replaced; Ctrl-C stops it."""
     from app.services import open_runtime
-    from app.worker import consumer_name, run_fanout_worker
+    from jobs.supervisor import Supervisor
+    from jobs.worker import FanoutWorker, consumer_name
 
     settings = Settings()
     if settings.mongodb_url is None or settings.redis_url is None:
@@ -58,10 +63,13 @@ def worker() -> None:
             "a separate worker needs PICTOGRAPH_MONGODB_URL and PICTOGRAPH_REDIS_URL: the "
             "embedded ones live inside the server, which runs its own worker"
         )
+    logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
 
     async def run() -> None:
         async with open_runtime(settings) as runtime:
-            await run_fanout_worker(runtime.services, consumer_name(), asyncio.Event())
+            consumer = consumer_name()
+            supervisor = Supervisor(lambda: FanoutWorker(runtime.jobs, consumer))
+            await supervisor.run(asyncio.Event())
 
     asyncio.run(run())
 

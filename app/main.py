@@ -7,46 +7,21 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import JSONResponse
 from starlette.routing import Mount, Route, WebSocketRoute
 
 from app.graphiql import graphiql_html, graphiql_static_app
 from app.graphql_view import GraphQLView
 from app.media_routes import media_routes
+from app.readiness import healthz, readyz
 from app.seed import DEMO_LOGIN, DEMO_PASSWORD, seed_services
-from app.services import Runtime, open_runtime
+from app.services import open_runtime
 from app.settings import Settings
-from app.worker import consumer_name, run_fanout_worker
+from jobs.supervisor import Supervisor
+from jobs.worker import FanoutWorker, consumer_name
 from schema import build_schema
 
 GRAPHQL_PATH = "/graphql"
 DEMO_USERS = 300  # enough for a lived-in graph, seeded in seconds
-READINESS_TIMEOUT_SECONDS = 2.0  # a probe that hangs longer counts as down
-
-
-async def healthz(request: Request) -> JSONResponse:
-    """The process is up; says nothing about the backends (that is /readyz)."""
-    return JSONResponse({"status": "ok"})
-
-
-async def readyz(request: Request) -> JSONResponse:
-    """Each backend answers: load balancers send traffic only to ready processes."""
-    runtime: Runtime = request.app.state.runtime
-
-    async def probe(name: str) -> tuple[str, str]:
-        try:
-            await asyncio.wait_for(runtime.probes[name](), READINESS_TIMEOUT_SECONDS)
-        except Exception as error:
-            return name, f"down: {type(error).__name__}"
-        return name, "ok"
-
-    results = dict(await asyncio.gather(*(probe(name) for name in runtime.probes)))
-    ready = all(status == "ok" for status in results.values())
-    return JSONResponse(
-        {"status": "ok" if ready else "unavailable", "backends": results},
-        status_code=200 if ready else 503,
-    )
 
 
 def create_app(settings: Settings, *, seed_demo: bool = False) -> Starlette:
@@ -57,11 +32,12 @@ def create_app(settings: Settings, *, seed_demo: bool = False) -> Starlette:
             app.state.services = runtime.services
             app.state.local_storage = runtime.local_storage
             stop = asyncio.Event()
-            worker = None
+            supervisor = None
             if settings.runs_fanout_in_server:
-                worker = asyncio.create_task(
-                    run_fanout_worker(runtime.services, consumer_name(), stop)
-                )
+                consumer = consumer_name()
+                supervisor = Supervisor(lambda: FanoutWorker(runtime.jobs, consumer))
+            app.state.fanout_supervisor = supervisor
+            worker = None if supervisor is None else supervisor.start(stop)
             if seed_demo:
                 await seed_services(runtime.services, users=DEMO_USERS)
                 print(

@@ -12,6 +12,7 @@ from argon2 import PasswordHasher, Type
 
 from app.media_routes import UPLOAD_PATH
 from app.settings import Settings
+from jobs.context import JobServices
 from ranking.ranker import InProcessRanker
 from resolvers.context import Services
 from storage.ids import IdGenerator
@@ -38,9 +39,10 @@ def password_hasher() -> PasswordHasher:
 
 @dataclass(frozen=True, slots=True)
 class Runtime:
-    """The services resolvers use, and a readiness probe for each backend behind them."""
+    """The services resolvers and jobs use, and a readiness probe for each backend."""
 
     services: Services
+    jobs: JobServices
     probes: dict[str, Callable[[], Awaitable[object]]]
     # The embedded object storage, which the app serves over HTTP; None with S3.
     local_storage: LocalObjectStorage | None
@@ -94,6 +96,7 @@ async def open_runtime(settings: Settings) -> AsyncIterator[Runtime]:
         )
         yield Runtime(
             services=services,
+            jobs=JobServices(stores=stores, fanout_max_followers=settings.fanout_max_followers),
             probes={
                 "mongodb": lambda: ping(database),
                 "redis": redis.ping,

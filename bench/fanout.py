@@ -9,7 +9,7 @@ Three ways of doing the Redis part, in the same run, on the same feeds:
   feeds of inactive users).
 - **unpipelined**: the baseline, the same two commands per follower, each awaited.
 
-Then the whole job, `resolvers.fanout.run_job`, which also loads the post and pages the
+Then the whole job, `jobs.fanout.run_fanout_job`, which also loads the post and pages the
 followers from MongoDB (mongomock here: its queries scan every document, so those numbers
 say little about a real MongoDB, and are shown apart).
 
@@ -46,9 +46,10 @@ from rich.table import Table
 
 from app.services import open_runtime
 from app.settings import Settings
+from jobs.context import JobServices
+from jobs.fanout import FOLLOWERS_PAGE, run_fanout_job
 from resolvers.context import Services
-from resolvers.fanout import FOLLOWERS_PAGE, run_job
-from storage.fanout_queue import FanoutJob
+from storage.fanout_queue import FanoutJob, FanoutOp
 from storage.feed import FANOUT_BATCH, FEED_MAX_ITEMS, FeedStore, feed_key, member
 from storage.follow import FollowState
 from storage.mongo import Database
@@ -271,7 +272,7 @@ async def measure_redis_part(
 @dataclasses.dataclass
 class JobMeasurement:
     followers: int
-    job_seconds: list[float]  # run_job: the post, the large-account list, paging, pushing
+    job_seconds: list[float]  # run_fanout_job: the post, the large-account list, paging, pushing
     paging_seconds: list[float]  # the follower pages alone, read from MongoDB
     redis_commands: int
 
@@ -324,7 +325,7 @@ async def new_post(services: Services, author_id: int, post_id: int) -> None:
 
 
 async def page_followers(services: Services, author_id: int) -> int:
-    """The follower pages run_job reads, on their own: how much of it is MongoDB."""
+    """The follower pages run_fanout_job reads, on their own: how much of it is MongoDB."""
     after_id, seen = 0, 0
     while rows := await services.stores.follows.follower_ids(
         author_id, after_id=after_id, limit=FOLLOWERS_PAGE
@@ -343,8 +344,9 @@ async def measure_job(
     for _ in range(RUN_JOB_REPETITIONS):
         post_id = post_ids()
         await new_post(services, author_id, post_id)
-        job = FanoutJob("push", post_id, author_id)
-        _, elapsed, stats = await timed(services.redis, partial(run_job, services, job))
+        job = FanoutJob(FanoutOp.PUSH, post_id, author_id)
+        jobs = JobServices(services.stores, services.fanout_max_followers)
+        _, elapsed, stats = await timed(services.redis, partial(run_fanout_job, jobs, job))
         job_seconds.append(elapsed)
         started = time.perf_counter()
         assert await page_followers(services, author_id) == followers
@@ -443,8 +445,8 @@ def report_redis_part(console: Console, results: list[Measurement]) -> None:
 def report_jobs(
     console: Console, jobs: list[JobMeasurement], by_key: dict[tuple[int, str], Measurement]
 ) -> None:
-    table = Table(title="The whole job: run_job, with the followers paged from MongoDB (mongomock)")
-    columns = ("followers", "run_job p50 ms", "follower paging p50 ms (mongomock)",
+    table = Table(title="The whole job: run_fanout_job, followers paged from MongoDB (mongomock)")
+    columns = ("followers", "run_fanout_job p50 ms", "follower paging p50 ms (mongomock)",
                "the rest p50 ms", "lua push alone p50 ms", "Redis commands")  # fmt: skip
     for column in columns:
         table.add_column(column, justify="right")
@@ -467,7 +469,7 @@ def main(
         REPETITIONS
     ),
     job_sizes: Annotated[
-        list[int], typer.Option(help="Follower counts for run_job (with MongoDB).")
+        list[int], typer.Option(help="Follower counts for run_fanout_job (with MongoDB).")
     ] = RUN_JOB_SIZES,
     listpack_entries: Annotated[
         int | None,

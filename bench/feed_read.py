@@ -43,13 +43,13 @@ from bench.fanout import CONSOLE_WIDTH, command_stats
 from bench.roundtrips import CountingDatabase, RoundTrips
 from bench.stats import LatencyStats
 from resolvers.context import Context, Services
-from resolvers.fanout import LARGE_ACCOUNTS_LIMIT
 from resolvers.ids import parse_typed_id
 from schema import build_schema
 from storage.comment import CommentRecord
 from storage.feed import FEED_MAX_ITEMS
 from storage.follow import FollowState
 from storage.ids import id_for_time
+from storage.large_accounts import LARGE_ACCOUNTS_LIMIT
 from storage.mongo import Database
 from storage.post import CommentRef, MediaRecord, PostRecord, RenditionRecord
 from storage.redis import Redis

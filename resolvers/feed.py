@@ -45,7 +45,9 @@ from resolvers.post import prefetch_cards, visible_posts
 from resolvers.viewer import require_viewer
 from storage.feed import FEED_MAX_ITEMS
 from storage.follow import FollowState
+from storage.id_lists import IdList
 from storage.ids import id_for_time, id_to_datetime
+from storage.large_accounts import LARGE_ACCOUNTS_TTL_SECONDS
 from storage.post import PostRecord
 from storage.ranked_window import Surface
 from storage.user import UserRecord
@@ -310,15 +312,14 @@ async def _followed_large_accounts(context: Context, viewer: UserRecord) -> list
     services = context.services
     large = await fanout.large_account_ids(services)
     checksum = zlib.crc32(",".join(map(str, large)).encode())
-    key = fanout.followed_large_key(viewer.id)
-    cached = await services.stores.feeds.cached_ids(key)
+    cached = await services.stores.id_lists.get(IdList.FOLLOWED_LARGE, viewer.id)
     if cached and cached[0] == checksum:
         return cached[1:]
     states = await context.loaders.follow_state_by_user_id.load_many(large)
     followed = zip(large, states, strict=True)
     ids = [account for account, state in followed if state is FollowState.FOLLOWING]
-    await services.stores.feeds.cache_ids(
-        key, [checksum, *ids], ttl_seconds=fanout.LARGE_ACCOUNTS_TTL_SECONDS
+    await services.stores.id_lists.put(
+        IdList.FOLLOWED_LARGE, viewer.id, [checksum, *ids], ttl_seconds=LARGE_ACCOUNTS_TTL_SECONDS
     )
     return ids
 

@@ -21,6 +21,7 @@ from resolvers.pagination import (
     visible_keyset_page,
 )
 from resolvers.viewer import require_viewer
+from storage.fanout_queue import FanoutOp
 from storage.mongo import whole_milliseconds
 from storage.post import ClientMutationIdReused, PostRecord
 from storage.user import UserRecord
@@ -172,7 +173,7 @@ async def create_post(
         raise
     await stores.users.increment_counts(viewer.id, post=1)
     await stores.hashtags.increment(post.hashtags, +1)
-    await fanout.enqueue(context.services, "push", post.id, viewer.id)
+    await fanout.enqueue(context.services, FanoutOp.PUSH, post.id, viewer.id)
     return PostResult(post=post)
 
 
@@ -193,7 +194,7 @@ async def delete_post(context: Context, raw_post_id: str) -> DeleteResult:
         await asyncio.gather(
             stores.likes.delete_for_post(post.id), stores.comments.delete_for_post(post.id)
         )
-        await fanout.enqueue(context.services, "unpush", post.id, viewer.id)
+        await fanout.enqueue(context.services, FanoutOp.UNPUSH, post.id, viewer.id)
     return DeleteResult(deleted_id=post.id)
 
 

@@ -114,18 +114,6 @@ class FeedStore:
             return None
         return [int(value) for value in members]
 
-    async def forget_ids(self, key: str) -> None:
-        await self._redis.delete(f"feed-cache:{key}")
-
-    async def cached_ids(self, key: str) -> list[int] | None:
-        value = await self._redis.get(f"feed-cache:{key}")
-        if value is None:
-            return None
-        text = value.decode() if isinstance(value, bytes) else str(value)
-        return [int(part) for part in text.split(",") if part]
-
-    async def cache_ids(self, key: str, ids: list[int], *, ttl_seconds: int) -> None:
-        await self._redis.set(f"feed-cache:{key}", ",".join(map(str, ids)), ex=ttl_seconds)
 
     async def try_lock_rebuild(self, user_id: int) -> bool:
         """True for the one caller that may rebuild the feed now."""

@@ -12,6 +12,8 @@ from storage.fanout_queue import FanoutQueue
 from storage.feed import FeedStore
 from storage.follow import FollowStore
 from storage.hashtag import HashtagStore
+from storage.id_lists import IdListStore
+from storage.large_accounts import LargeAccountStore
 from storage.like import LikeStore
 from storage.mongo import Database
 from storage.post import PostRecord, PostStore
@@ -37,6 +39,8 @@ class Stores:
     hashtags: HashtagStore
     feeds: FeedStore
     ranked_windows: RankedWindowStore
+    id_lists: IdListStore
+    large_accounts: LargeAccountStore
     fanout: FanoutQueue
 
     @classmethod
@@ -47,8 +51,9 @@ class Stores:
         *,
         feed_inactive_after: timedelta = DEFAULT_FEED_INACTIVE_AFTER,
     ) -> Stores:
+        users = UserStore(database["users"], record_cache(redis, "user", UserRecord))
         return cls(
-            users=UserStore(database["users"], record_cache(redis, "user", UserRecord)),
+            users=users,
             sessions=SessionStore(database["sessions"]),
             follows=FollowStore(database["follows"], relation_cache(redis, "follow")),
             blocks=BlockStore(database["blocks"], relation_cache(redis, "block")),
@@ -61,6 +66,8 @@ class Stores:
             hashtags=HashtagStore(database["hashtags"]),
             feeds=FeedStore(redis, feed_inactive_after),
             ranked_windows=RankedWindowStore(redis),
+            id_lists=IdListStore(redis),
+            large_accounts=LargeAccountStore(redis, users),
             fanout=FanoutQueue(redis, database["outbox"]),
         )
 

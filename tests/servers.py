@@ -36,14 +36,16 @@ def free_port() -> int:
 
 class RedisProcess:
     """A throwaway `redis-server` (Debian package; `make test` installs it) on a fixed port,
-    which a test may stop and start again to play an outage."""
+    which a test may stop and start again to play an outage. `persistent`: what it holds
+    survives the restart (an append-only file in `directory`), as a production Redis's does."""
 
-    def __init__(self, directory: str) -> None:
+    def __init__(self, directory: str, *, persistent: bool = False) -> None:
         binary = shutil.which("redis-server")
         if binary is None:
             pytest.fail("redis-server is not installed: run `make test`, which installs it")
         self._binary = binary
         self._directory = directory
+        self._persistent = persistent
         self.port = free_port()
         self.url = f"redis://127.0.0.1:{self.port}/0"
         self._process: subprocess.Popen[bytes] | None = None
@@ -51,7 +53,7 @@ class RedisProcess:
     def start(self) -> None:
         self._process = subprocess.Popen(
             [self._binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no", "--dir", self._directory],
+             "--appendonly", "yes" if self._persistent else "no", "--dir", self._directory],
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
         )  # fmt: skip

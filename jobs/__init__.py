@@ -1,0 +1,1 @@
+"""Background work, run by `pictograph worker` or inside the server: fan-out today."""
