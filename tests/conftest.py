@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import os
+import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 
 import httpx
 import pytest
@@ -16,7 +18,14 @@ from app.settings import Settings
 from resolvers.context import Services
 from storage.user import UserRecord
 from tests.client import GraphQLClient
-from tests.servers import S3_TEST_CREDENTIALS, app_server, free_port, moto_s3_server, redis_server
+from tests.servers import (
+    S3_TEST_CREDENTIALS,
+    RedisProcess,
+    app_server,
+    free_port,
+    moto_s3_server,
+    redis_server,
+)
 
 # When set, the same tests run against this MongoDB instead of the in-memory one.
 TEST_MONGODB_URL_VARIABLE = "PICTOGRAPH_TEST_MONGODB_URL"
@@ -30,6 +39,19 @@ TEST_FANOUT_MAX_FOLLOWERS = 5
 def redis_url() -> Iterator[str]:
     with redis_server() as url:
         yield url
+
+
+@pytest.fixture
+def redis_process() -> Iterator[RedisProcess]:
+    """A redis-server of the test's own, which it may stop and start again (what it holds
+    survives the restart), and whose streams no other test's worker reads."""
+    with tempfile.TemporaryDirectory() as directory:
+        server = RedisProcess(directory, persistent=True)
+        server.start()
+        try:
+            yield server
+        finally:
+            server.stop()
 
 
 @pytest.fixture(scope="session")
@@ -117,6 +139,38 @@ async def insert_user(services: Services) -> UserRecord:
         password_hash="unused",
         created_at=services.clock(),
     )
+
+
+@dataclass(frozen=True)
+class EmbeddedServer:
+    """The app as `make serve` runs it, and a way to look inside its in-process backends."""
+
+    graphql: GraphQLClient
+    runtime: Runtime
+
+
+@pytest.fixture(scope="session")
+async def embedded(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[EmbeddedServer]:
+    """The README's `make serve` configuration: no backend URL (embedded MongoDB, Redis and
+    object storage, all in this process), and so the fan-out worker inside the server."""
+    port = free_port()
+    settings = Settings(
+        port=port,
+        media_dir=str(tmp_path_factory.mktemp("embedded-mode") / "media"),
+        # Given, not read from the environment or a .env file: this is the embedded mode.
+        mongodb_url=None,
+        redis_url=None,
+        s3_endpoint_url=None,
+        triton_url=None,
+        broadcast_url=None,
+        fanout_in_server=None,
+    )
+    app = create_app(settings)
+    async with (
+        app_server(app, port) as url,
+        httpx.AsyncClient(base_url=url, timeout=30) as http,
+    ):
+        yield EmbeddedServer(GraphQLClient(http), app.state.runtime)
 
 
 @pytest.fixture(scope="session")

@@ -14,8 +14,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
-import tempfile
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -25,6 +24,7 @@ from pymongo.errors import AutoReconnect
 from redis.exceptions import ConnectionError as RedisConnectionError
 
 import jobs.fanout
+import jobs.worker
 from app.main import create_app
 from app.services import Runtime, open_runtime
 from jobs.context import JobServices
@@ -46,17 +46,6 @@ CLAIM_IDLE_MS = 50  # how soon a job left pending (its worker died, or it failed
 RESTART_SECONDS = 0.05  # how soon the supervisor replaces a worker that died
 DONE_SECONDS = 20  # only bounds a failing test: the worker takes jobs at once
 PLACEHOLDER = 0  # what an empty feed holds (storage/feed.py), so that it exists
-
-
-@pytest.fixture
-def redis_process() -> Iterator[RedisProcess]:
-    with tempfile.TemporaryDirectory() as directory:
-        server = RedisProcess(directory, persistent=True)
-        server.start()
-        try:
-            yield server
-        finally:
-            server.stop()
 
 
 @pytest.fixture
@@ -196,16 +185,16 @@ async def until_queue_is_empty(services: Services) -> None:
     pytest.fail(f"fan-out jobs were never finished: {stats}")
 
 
-def fail_once_on_call(
-    method: Callable[..., Awaitable[Any]], call: int, error: Exception
+def failing_on_calls(
+    method: Callable[..., Awaitable[Any]], calls: range, error: Exception
 ) -> Callable[..., Awaitable[Any]]:
-    """`method`, except that its `call`-th call raises `error` (and only that one)."""
-    calls = 0
+    """`method`, except that the calls numbered in `calls` (from 1) raise `error`."""
+    made = 0
 
     async def failing(*args: Any, **kwargs: Any) -> Any:
-        nonlocal calls
-        calls += 1
-        if calls == call:
+        nonlocal made
+        made += 1
+        if made in calls:
             raise error
         return await method(*args, **kwargs)
 
@@ -322,7 +311,7 @@ async def test_a_job_whose_post_was_deleted_is_done_without_it(services: Service
     ],
     ids=["mongodb", "redis"],
 )
-async def test_a_backend_failing_mid_job_delays_the_job_and_loses_nothing(
+async def test_a_backend_failing_mid_job_for_a_while_delays_the_job_and_loses_nothing(
     services: Services,
     monkeypatch: pytest.MonkeyPatch,
     store: str,
@@ -330,11 +319,15 @@ async def test_a_backend_failing_mid_job_delays_the_job_and_loses_nothing(
     error: Exception,
 ) -> None:
     monkeypatch.setattr(jobs.fanout, "FOLLOWERS_PAGE", 2)  # three pages: fail in the middle
+    monkeypatch.setattr(jobs.worker, "BACKOFF_FIRST_SECONDS", 0.01)  # keeps the test short
+    monkeypatch.setattr(jobs.worker, "BACKOFF_MOST_SECONDS", 0.05)
     author, followers = await author_with_followers(services, FEW_FOLLOWERS)
     await services.stores.fanout.ensure_group()
     posts = await posts_by(services, author, 3)
     target = getattr(services.stores, store)
-    monkeypatch.setattr(target, method, fail_once_on_call(getattr(target, method), 3, error))
+    # Down from the third call on, for more tries than a job that is wrong is given.
+    outage = range(3, 3 + MAX_DELIVERIES + 2)
+    monkeypatch.setattr(target, method, failing_on_calls(getattr(target, method), outage, error))
 
     async with supervised_worker(services) as supervisor:
         await until_queue_is_empty(services)
@@ -386,7 +379,9 @@ async def test_a_worker_that_dies_is_logged_and_replaced_and_its_jobs_are_done(
     posts = await posts_by(services, author, 2)
     queue = services.stores.fanout
     bug = RuntimeError("a bug in the worker loop")
-    monkeypatch.setattr(queue, "relay_outbox", fail_once_on_call(queue.relay_outbox, 1, bug))
+    monkeypatch.setattr(
+        queue, "relay_outbox", failing_on_calls(queue.relay_outbox, range(1, 2), bug)
+    )
 
     with caplog.at_level(logging.ERROR, logger="jobs.supervisor"):
         async with supervised_worker(services) as supervisor:
