@@ -325,8 +325,9 @@ async def test_a_backend_failing_mid_job_for_a_while_delays_the_job_and_loses_no
     await services.stores.fanout.ensure_group()
     posts = await posts_by(services, author, 3)
     target = getattr(services.stores, store)
-    # Down from the third call on, for more tries than a job that is wrong is given.
-    outage = range(3, 3 + MAX_DELIVERIES + 2)
+    # Down from the third call on, for more tries than the three jobs that are wrong would
+    # be given between them.
+    outage = range(3, 3 + 4 * MAX_DELIVERIES)
     monkeypatch.setattr(target, method, failing_on_calls(getattr(target, method), outage, error))
 
     async with supervised_worker(services) as supervisor:
