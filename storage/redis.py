@@ -17,7 +17,11 @@ HEALTH_CHECK_INTERVAL_SECONDS = 15  # ping idle pooled connections so dead ones 
 
 @asynccontextmanager
 async def open_redis(url: str | None) -> AsyncIterator[Redis]:
-    """Yield a client; `url=None` selects the in-process embedded default."""
+    """Yield a client; `url=None` selects the in-process embedded default.
+
+    Two `FakeAsyncRedis()` do not share data (each has a server of its own), so everything
+    in the process, requests and the fan-out worker alike, must use the one client yielded
+    here. Its Lua scripts run with fakeredis's `lua` extra (lupa)."""
     client: Redis
     if url is None:
         client = fakeredis.FakeAsyncRedis()
