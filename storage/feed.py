@@ -114,7 +114,6 @@ class FeedStore:
             return None
         return [int(value) for value in members]
 
-
     async def try_lock_rebuild(self, user_id: int) -> bool:
         """True for the one caller that may rebuild the feed now."""
         return bool(

@@ -161,8 +161,6 @@ async def embedded(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Em
         mongodb_url=None,
         redis_url=None,
         s3_endpoint_url=None,
-        triton_url=None,
-        broadcast_url=None,
         fanout_in_server=None,
     )
     app = create_app(settings)
