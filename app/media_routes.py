@@ -13,7 +13,7 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from resolvers.upload import MAX_UPLOAD_BYTES
+from media.accepted import MAX_UPLOAD_BYTES
 from storage.objects import IMMUTABLE_CACHE_CONTROL, LocalObjectStorage, UploadRejected
 
 UPLOAD_PATH = "/uploads"

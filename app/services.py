@@ -13,6 +13,7 @@ from argon2 import PasswordHasher, Type
 from app.media_routes import UPLOAD_PATH
 from app.settings import Settings
 from jobs.context import JobServices
+from media.decode_slots import DecodeSlots, default_decode_slots
 from ranking.ranker import InProcessRanker
 from resolvers.context import Services
 from storage.ids import IdGenerator
@@ -93,6 +94,7 @@ async def open_runtime(settings: Settings) -> AsyncIterator[Runtime]:
             cursor_secret=hashlib.sha256(
                 b"cursors|" + settings.secret_key.get_secret_value().encode()
             ).digest(),
+            decode_slots=DecodeSlots(default_decode_slots()),
         )
         yield Runtime(
             services=services,

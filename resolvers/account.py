@@ -12,11 +12,12 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from email_validator import EmailNotValidError, validate_email
 
+from media.image import render_avatar
 from resolvers.context import Context
 from resolvers.errors import ErrorCode, FieldError, OkResult, RateLimited
 from resolvers.follow import approve_all_requests, reload_user
-from resolvers.images import render_avatar
-from resolvers.media import checked_uploads, store_image
+from resolvers.media import media_from_uploads
+from resolvers.upload import usable_uploads
 from resolvers.viewer import require_viewer
 from storage.user import EmailTaken, UsernameTaken, UserRecord
 
@@ -225,14 +226,13 @@ async def update_profile(
 
 async def _avatar(context: Context, raw_upload_id: str) -> tuple[int, str] | FieldError:
     """The upload's id and the key of the avatar rendered from it."""
-    uploads = await checked_uploads(context, [raw_upload_id], "avatarUploadId")
+    uploads = await usable_uploads(context, [raw_upload_id], "avatarUploadId")
     if isinstance(uploads, FieldError):
         return uploads
-    record, data = uploads[0]
-    media = await store_image(context, data, render_avatar, "avatarUploadId")
+    media = await media_from_uploads(context, uploads, render_avatar, "avatarUploadId")
     if isinstance(media, FieldError):
         return media
-    return record.id, media.renditions[0].key
+    return uploads[0].id, media[0].renditions[0].key
 
 
 async def _start_session(context: Context, user_id: int) -> str:

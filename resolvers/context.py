@@ -10,6 +10,7 @@ from typing import Any
 from argon2 import PasswordHasher
 
 from loaders import Loaders
+from media.decode_slots import DecodeSlots
 from ranking.ranker import Ranker
 from storage.ids import IdGenerator
 from storage.objects import ObjectStorage
@@ -42,6 +43,8 @@ class Services:
     # Authors with more followers are not fanned out; readers merge their posts instead.
     fanout_max_followers: int
     cursor_secret: bytes  # signs cursors that must not be forged or shared between viewers
+    # The process's bound on concurrent image decodes, shared by every request.
+    decode_slots: DecodeSlots
     clock: Callable[[], datetime] = utc_now
 
 

@@ -1,98 +1,54 @@
-"""Using uploads: check what arrived against what was declared, render it, store the result
-under content-addressed keys, and claim the uploads for the thing that uses them."""
+"""Media made from uploads: each upload read, checked and rendered in turn, then every
+rendition stored under a content-addressed key.
+
+One upload's bytes are alive at a time (up to 20 MB; a post has up to ten), and its decode
+waits for one of the process's decode slots (`Services.decode_slots`), so a request holds
+one image's worth of memory however many photos it carries. Nothing is stored until every
+upload has rendered: a post refused for its fifth photo leaves no renditions of the first four.
+"""
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
-from collections.abc import Callable
 
+from media.image import OUTPUT_CONTENT_TYPE, ImageRejected, Render, Rendition
 from resolvers.context import Context
 from resolvers.errors import ErrorCode, FieldError
-from resolvers.ids import typed_id_argument
-from resolvers.images import (
-    OUTPUT_CONTENT_TYPE,
-    ImageRejected,
-    Rendition,
-    sniff_content_type,
-)
-from resolvers.upload import IMAGE_CONTENT_TYPES
+from resolvers.upload import arrived_bytes
 from storage.post import MediaRecord, RenditionRecord
-from storage.upload import UploadRecord, UploadState
+from storage.upload import UploadRecord
 
 MEDIA_KEY_PREFIX = "media/"
 
 
-async def checked_uploads(
-    context: Context, raw_ids: list[str], field_name: str
-) -> list[tuple[UploadRecord, bytes]] | FieldError:
-    """The viewer's unused, unexpired image uploads named by `raw_ids`, with their bytes,
-    in order; or the first problem, naming `field_name`."""
-    viewer = context.viewer
-    assert viewer is not None
-    ids = []
-    for raw in raw_ids:
-        upload_id = typed_id_argument(raw, "Upload", field_name)
-        if isinstance(upload_id, FieldError):
-            return upload_id
-        ids.append(upload_id)
-    if len(set(ids)) != len(ids):
-        return FieldError(ErrorCode.INVALID, field_name, "The same upload is listed twice.")
-    records = await context.services.stores.uploads.find_by_ids(ids)
-    now = context.services.clock()
-    for position, upload_id in enumerate(ids, start=1):
-        record = records.get(upload_id)
-        if record is None or record.owner_id != viewer.id:
-            return FieldError(
-                ErrorCode.NOT_FOUND, field_name, f"Upload {position}: no such upload."
-            )
-        if record.state is UploadState.USED:
-            return FieldError(ErrorCode.INVALID, field_name, f"Upload {position} was already used.")
-        if record.expires_at <= now:
-            return FieldError(ErrorCode.INVALID, field_name, f"Upload {position} has expired.")
-        if record.content_type not in IMAGE_CONTENT_TYPES:
-            return FieldError(ErrorCode.INVALID, field_name, f"Upload {position} is not an image.")
-    contents = await asyncio.gather(
-        *(
-            context.services.objects.read(
-                records[upload_id].key, max_bytes=records[upload_id].byte_size
-            )
-            for upload_id in ids
-        )
-    )
-    checked: list[tuple[UploadRecord, bytes]] = []
-    for position, (upload_id, data) in enumerate(zip(ids, contents, strict=True), start=1):
-        record = records[upload_id]
-        problem = _arrival_problem(record, data)
-        if problem is not None:
-            return FieldError(ErrorCode.INVALID, field_name, f"Upload {position}: {problem}")
-        assert data is not None
-        checked.append((record, data))
-    return checked
+async def media_from_uploads(
+    context: Context, uploads: list[UploadRecord], render: Render, field_name: str
+) -> list[MediaRecord] | FieldError:
+    """A stored image for each upload (checked by `usable_uploads`), in order; or the first
+    problem, naming `field_name`, with nothing stored."""
+    rendered: list[list[Rendition]] = []
+    for position, upload in enumerate(uploads, start=1):
+        renditions = await _rendered(context, upload, position, render, field_name)
+        if isinstance(renditions, FieldError):
+            return renditions  # the uploads after it are never read
+        rendered.append(renditions)
+    return [await _stored(context, renditions) for renditions in rendered]
 
 
-def _arrival_problem(record: UploadRecord, data: bytes | None) -> str | None:
-    if data is None:
-        return "nothing was uploaded."
-    if len(data) != record.byte_size:
-        return f"{len(data):,} bytes arrived, {record.byte_size:,} were declared."
+async def _rendered(
+    context: Context, upload: UploadRecord, position: int, render: Render, field_name: str
+) -> list[Rendition] | FieldError:
+    """The upload's renditions; its bytes are dropped when this returns."""
+    data = await arrived_bytes(context, upload, position, field_name)
+    if isinstance(data, FieldError):
+        return data
     try:
-        actual = sniff_content_type(data)
+        return await context.services.decode_slots.render(render, data)
     except ImageRejected as error:
-        return str(error)
-    if actual != record.content_type:
-        return f"the file is {actual or 'not an image we accept'}, not {record.content_type}."
-    return None
+        return FieldError(ErrorCode.INVALID, field_name, f"Upload {position}: {error}")
 
 
-async def store_image(
-    context: Context, data: bytes, render: Callable[[bytes], list[Rendition]], field_name: str
-) -> MediaRecord | FieldError:
-    """Render the image off the event loop and store each rendition by its content hash."""
-    try:
-        renditions = await asyncio.to_thread(render, data)
-    except ImageRejected as error:
-        return FieldError(ErrorCode.INVALID, field_name, str(error))
+async def _stored(context: Context, renditions: list[Rendition]) -> MediaRecord:
     stored: list[RenditionRecord] = []
     for rendition in renditions:
         key = f"{MEDIA_KEY_PREFIX}{hashlib.sha256(rendition.data).hexdigest()}.jpg"

@@ -7,12 +7,12 @@ import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
+from media.image import render_post_image
 from resolvers import fanout
 from resolvers.context import Context
 from resolvers.errors import DeleteResult, ErrorCode, FieldError
 from resolvers.ids import node_argument
-from resolvers.images import render_post_image
-from resolvers.media import checked_uploads, store_image
+from resolvers.media import media_from_uploads
 from resolvers.pagination import (
     DEFAULT_PAGE_SIZE,
     Page,
@@ -20,6 +20,7 @@ from resolvers.pagination import (
     page_size,
     visible_keyset_page,
 )
+from resolvers.upload import usable_uploads
 from resolvers.viewer import require_viewer
 from storage.fanout_queue import FanoutOp
 from storage.mongo import whole_milliseconds
@@ -133,15 +134,12 @@ async def create_post(
         earlier = await stores.posts.find_by_client_mutation_id(viewer.id, client_mutation_id)
         if earlier is not None:
             return PostResult(post=earlier)
-    uploads = await checked_uploads(context, upload_ids, "uploadIds")
+    uploads = await usable_uploads(context, upload_ids, "uploadIds")
     if isinstance(uploads, FieldError):
         return PostResult(errors=[uploads])
-    media = []
-    for _, data in uploads:
-        stored = await store_image(context, data, render_post_image, "uploadIds")
-        if isinstance(stored, FieldError):
-            return PostResult(errors=[stored])
-        media.append(stored)
+    media = await media_from_uploads(context, uploads, render_post_image, "uploadIds")
+    if isinstance(media, FieldError):
+        return PostResult(errors=[media])
     post = PostRecord(
         id=context.services.ids.next_id(),
         author_id=viewer.id,
@@ -155,7 +153,7 @@ async def create_post(
         created_at=whole_milliseconds(context.services.clock()),
     )
     claim_key = f"post:{post.id}"
-    upload_record_ids = [record.id for record, _ in uploads]
+    upload_record_ids = [record.id for record in uploads]
     if not await stores.uploads.claim(upload_record_ids, viewer.id, claim_key):
         return PostResult(
             errors=[FieldError(ErrorCode.INVALID, "uploadIds", "An upload was used meanwhile.")]

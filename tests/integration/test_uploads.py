@@ -16,8 +16,7 @@ from app.services import Runtime
 from resolvers.context import Context
 from resolvers.errors import FieldError
 from resolvers.ids import to_global_id
-from resolvers.media import checked_uploads
-from resolvers.upload import UPLOAD_LIFETIME, create_upload
+from resolvers.upload import UPLOAD_LIFETIME, create_upload, usable_uploads
 from tests.client import GraphQLClient
 from tests.conftest import insert_user
 from tests.media import decoded, decompression_bomb, jpeg, png_with_transparency
@@ -256,7 +255,7 @@ async def test_an_expired_upload_is_refused(runtime: Runtime) -> None:
     assert created.upload is not None
     later = dataclasses.replace(services, clock=lambda: services.clock() + UPLOAD_LIFETIME)
     context.services = later
-    result = await checked_uploads(
+    result = await usable_uploads(
         context, [to_global_id("Upload", created.upload.record.id)], "uploadIds"
     )
 

@@ -1,5 +1,5 @@
-"""Imports flow app -> schema -> {resolvers, jobs} -> {loaders, ranking, subscriptions} ->
-storage; app also starts jobs. resolvers and jobs never import each other: what both need
+"""Imports flow app -> schema -> {resolvers, jobs} -> {loaders, ranking, media, subscriptions}
+-> storage; app also starts jobs. resolvers and jobs never import each other: what both need
 lives in storage."""
 
 from __future__ import annotations
@@ -12,12 +12,23 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 # What each layer may import from the project; anything else is a layering violation.
 ALLOWED = {
-    "app": {"app", "schema", "resolvers", "jobs", "loaders", "ranking", "subscriptions", "storage"},
+    "app": {
+        "app",
+        "schema",
+        "resolvers",
+        "jobs",
+        "loaders",
+        "ranking",
+        "media",
+        "subscriptions",
+        "storage",
+    },
     "schema": {"schema", "resolvers", "storage"},
-    "resolvers": {"resolvers", "loaders", "ranking", "subscriptions", "storage"},
-    "jobs": {"jobs", "loaders", "ranking", "subscriptions", "storage"},
+    "resolvers": {"resolvers", "loaders", "ranking", "media", "subscriptions", "storage"},
+    "jobs": {"jobs", "loaders", "ranking", "media", "subscriptions", "storage"},
     "loaders": {"loaders", "storage"},
     "ranking": {"ranking", "storage"},
+    "media": {"media", "storage"},
     "subscriptions": {"subscriptions", "storage"},
     "storage": {"storage"},
 }
