@@ -25,6 +25,10 @@ from resolvers.viewer import require_viewer
 from storage.follow import FollowRecord, FollowState
 from storage.user import UserRecord
 
+# Pending requests read at once when an account goes public: a popular private account may
+# have tens of thousands, and one batch of records is all a request should hold.
+APPROVAL_BATCH_SIZE = 500
+
 
 @dataclass(frozen=True, slots=True)
 class FollowResult:
@@ -97,11 +101,20 @@ async def respond_to_follow_request(
     return FollowResult(state=state, user=await reload_user(context, requester.id))
 
 
-async def approve_all_requests(context: Context, followee_id: int) -> None:
+async def approve_all_requests(
+    context: Context, followee_id: int, *, batch_size: int = APPROVAL_BATCH_SIZE
+) -> None:
+    """Approve every pending request to `followee_id`, `batch_size` at a time, oldest first."""
     follows = context.services.stores.follows
-    for request in await follows.pending_requests_to(followee_id):
-        if await follows.approve(request.follower_id, followee_id):
-            await _count_follow(context, request.follower_id, followee_id, +1)
+    after_id = 0  # ids are positive
+    while True:
+        batch = await follows.pending_requests_to(followee_id, after_id=after_id, limit=batch_size)
+        for request in batch:
+            if await follows.approve(request.follower_id, followee_id):
+                await _count_follow(context, request.follower_id, followee_id, +1)
+        if len(batch) < batch_size:
+            return
+        after_id = batch[-1].id
 
 
 async def remove_follow(context: Context, follower_id: int, followee_id: int) -> None:

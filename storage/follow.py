@@ -168,8 +168,20 @@ class FollowStore:
         )
         return [document["followee_id"] async for document in cursor]
 
-    async def pending_requests_to(self, followee_id: int) -> list[FollowRecord]:
-        cursor = self._follows.find(
-            {"followee_id": followee_id, "state": FollowState.REQUESTED.value}
+    async def pending_requests_to(
+        self, followee_id: int, *, after_id: int, limit: int
+    ) -> list[FollowRecord]:
+        """Up to `limit` pending requests to `followee_id`, oldest first, after `after_id`:
+        approving them all pages through them in this order."""
+        cursor = (
+            self._follows.find(
+                {
+                    "followee_id": followee_id,
+                    "state": FollowState.REQUESTED.value,
+                    "_id": {"$gt": after_id},
+                }
+            )
+            .sort("_id", ASCENDING)
+            .limit(limit)
         )
         return [_record(document) async for document in cursor]
