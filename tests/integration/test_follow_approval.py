@@ -27,9 +27,7 @@ async def test_approving_all_requests_pages_through_every_batch(
             services.ids.next_id(), fan.id, owner.id, FollowState.REQUESTED
         )
 
-    await approve_all_requests(
-        Context.for_viewer(services, owner), owner.id, batch_size=BATCH_SIZE
-    )
+    await approve_all_requests(Context.for_viewer(services, owner), owner.id, batch_size=BATCH_SIZE)
 
     states = await services.stores.follows.states([(fan.id, owner.id) for fan in fans])
     assert list(states.values()) == [FollowState.FOLLOWING] * requests

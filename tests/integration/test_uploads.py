@@ -5,20 +5,30 @@ Tests that take `media_graphql` run twice: embedded storage, and moto's S3 serve
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import os
+import threading
+from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from app.services import Runtime
-from resolvers.context import Context
+from app.services import Runtime, open_runtime
+from media.decode_slots import DecodeSlots
+from media.image import Render, Rendition
+from resolvers.context import Context, Services
 from resolvers.errors import FieldError
 from resolvers.ids import to_global_id
+from resolvers.post import create_post
 from resolvers.upload import UPLOAD_LIFETIME, create_upload, usable_uploads
+from storage.objects import ObjectStorage, PresignedPost
+from storage.upload import UploadRecord
+from storage.user import UserRecord
 from tests.client import GraphQLClient
-from tests.conftest import insert_user
+from tests.conftest import insert_user, make_settings
 from tests.media import decoded, decompression_bomb, jpeg, png_with_transparency
 
 VIEWER_POSTS = "{ viewer { postCount posts { edges { node { id } } } } }"
@@ -260,3 +270,145 @@ async def test_an_expired_upload_is_refused(runtime: Runtime) -> None:
     )
 
     assert isinstance(result, FieldError) and "expired" in result.message
+
+
+class RecordingStorage:
+    """The app's own object storage, noting the keys it is asked to read and write."""
+
+    def __init__(self, storage: ObjectStorage) -> None:
+        self._storage = storage
+        self.reads: list[str] = []
+        self.writes: list[str] = []
+
+    async def presign_upload(
+        self, key: str, *, content_type: str, max_bytes: int, expires_in: int
+    ) -> PresignedPost:
+        return await self._storage.presign_upload(
+            key, content_type=content_type, max_bytes=max_bytes, expires_in=expires_in
+        )
+
+    async def read(self, key: str, *, max_bytes: int) -> bytes | None:
+        self.reads.append(key)
+        return await self._storage.read(key, max_bytes=max_bytes)
+
+    async def write(self, key: str, data: bytes, *, content_type: str) -> None:
+        self.writes.append(key)
+        await self._storage.write(key, data, content_type=content_type)
+
+    async def ping(self) -> None:
+        await self._storage.ping()
+
+
+class WatchedDecodeSlots(DecodeSlots):
+    """The real bound, counting the renders it runs and the most that ran at once."""
+
+    def __init__(self, slots: int) -> None:
+        super().__init__(slots)
+        self._lock = threading.Lock()
+        self._running = 0
+        self.renders = 0
+        self.most_running = 0
+
+    async def render(self, render: Render, data: bytes) -> list[Rendition]:
+        def watched(data: bytes) -> list[Rendition]:
+            with self._lock:
+                self.renders += 1
+                self._running += 1
+                self.most_running = max(self.most_running, self._running)
+            try:
+                return render(data)
+            finally:
+                with self._lock:
+                    self._running -= 1
+
+        return await super().render(watched, data)
+
+
+@pytest.fixture
+async def media_runtime(redis_url: str, tmp_path: Path) -> AsyncIterator[Runtime]:
+    """The app's services with the embedded object storage in a folder of the test's own."""
+    async with open_runtime(make_settings(redis_url, media_dir=str(tmp_path))) as runtime:
+        yield runtime
+
+
+async def stored_uploads(
+    services: Services, viewer: UserRecord, contents: list[bytes]
+) -> list[UploadRecord]:
+    """Uploads of `contents`, each declared as a JPEG, with their bytes in storage (as the
+    signed form would put them)."""
+    context = Context.for_viewer(services, viewer)
+    records = []
+    for data in contents:
+        created = await create_upload(context, "image/jpeg", len(data))
+        assert created.upload is not None, created.errors
+        records.append(created.upload.record)
+        await services.objects.write(records[-1].key, data, content_type="image/jpeg")
+    return records
+
+
+def global_ids(records: list[UploadRecord]) -> list[str]:
+    return [to_global_id("Upload", record.id) for record in records]
+
+
+async def test_a_post_reads_its_uploads_one_at_a_time_and_stops_at_a_bad_one(
+    media_runtime: Runtime,
+) -> None:
+    """Given three uploads of which the second is not an image, when they are posted, then
+    the first and the second are read, in turn, and the third never is."""
+    viewer = await insert_user(media_runtime.services)
+    first, bad, third = await stored_uploads(
+        media_runtime.services, viewer, [jpeg(300, 300), os.urandom(3_000), jpeg(300, 300)]
+    )
+    storage = RecordingStorage(media_runtime.services.objects)
+    services = dataclasses.replace(media_runtime.services, objects=storage)
+
+    result = await create_post(
+        Context.for_viewer(services, viewer), global_ids([first, bad, third]), None, None
+    )
+
+    assert [error.message.split(":")[0] for error in result.errors] == ["Upload 2"]
+    assert storage.reads == [first.key, bad.key]
+
+
+async def test_a_post_refused_for_its_last_upload_stores_no_renditions(
+    media_runtime: Runtime,
+) -> None:
+    """Given two good uploads and a bad third, when they are posted, then the post is
+    refused and not one rendition of the good ones was written."""
+    viewer = await insert_user(media_runtime.services)
+    uploads = await stored_uploads(
+        media_runtime.services, viewer, [jpeg(300, 300), jpeg(400, 300), os.urandom(3_000)]
+    )
+    storage = RecordingStorage(media_runtime.services.objects)
+    services = dataclasses.replace(media_runtime.services, objects=storage)
+
+    result = await create_post(
+        Context.for_viewer(services, viewer), global_ids(uploads), None, None
+    )
+
+    assert result.post is None and len(result.errors) == 1
+    assert storage.writes == []
+
+
+async def test_concurrent_posts_decode_one_image_at_a_time_on_one_slot(
+    media_runtime: Runtime,
+) -> None:
+    """Given a process with one decode slot, when three viewers post three photos each at
+    once, then every photo is decoded through the slot, never two at the same time."""
+    slots = WatchedDecodeSlots(1)
+    services = dataclasses.replace(media_runtime.services, decode_slots=slots)
+    viewers = [await insert_user(services) for _ in range(3)]
+    uploads = [
+        await stored_uploads(services, viewer, [jpeg(1600, 1200) for _ in range(3)])
+        for viewer in viewers
+    ]
+
+    results = await asyncio.gather(
+        *(
+            create_post(Context.for_viewer(services, viewer), global_ids(records), None, None)
+            for viewer, records in zip(viewers, uploads, strict=True)
+        )
+    )
+
+    assert [len(result.errors) for result in results] == [0, 0, 0]
+    assert (slots.renders, slots.most_running) == (9, 1)
