@@ -76,6 +76,7 @@ async def open_runtime(settings: Settings) -> AsyncIterator[Runtime]:
                     secret_access_key=None if secret is None else secret.get_secret_value(),
                 )
             )
+        decode_slots = stack.enter_context(DecodeSlots(default_decode_slots()))
         stores = Stores.create(database, redis, feed_inactive_after=settings.feed_inactive_after)
         await stores.create_indexes()
         passwords = password_hasher()
@@ -94,7 +95,7 @@ async def open_runtime(settings: Settings) -> AsyncIterator[Runtime]:
             cursor_secret=hashlib.sha256(
                 b"cursors|" + settings.secret_key.get_secret_value().encode()
             ).digest(),
-            decode_slots=DecodeSlots(default_decode_slots()),
+            decode_slots=decode_slots,
         )
         yield Runtime(
             services=services,

@@ -3,13 +3,19 @@ few images are decoded at the same time, and the others wait their turn.
 
 A decode is the most memory one request can make the process hold and keeps a core busy for
 seconds, so the bound is on both: one slot per core, and never more than
-MAX_CONCURRENT_DECODES.
+MAX_CONCURRENT_DECODES. The slots are threads of their own, which is the bound itself (a
+render waits in their queue) and bounds what decodes leave behind: glibc keeps a thread's
+freed image memory in that thread's malloc arena, so decodes spread over the event loop's
+default executor (up to 32 threads) could each keep a decode's worth; here, one per slot.
 """
 
 from __future__ import annotations
 
 import asyncio
 import os
+from concurrent.futures import ThreadPoolExecutor
+from types import TracebackType
+from typing import Self
 
 from media.image import Render, Rendition
 
@@ -20,20 +26,36 @@ MAX_CONCURRENT_DECODES = 4
 
 
 def default_decode_slots() -> int:
-    """One slot per core this process may use, at most MAX_CONCURRENT_DECODES."""
+    """One slot per core, at most MAX_CONCURRENT_DECODES."""
     return max(1, min(os.cpu_count() or 1, MAX_CONCURRENT_DECODES))
 
 
 class DecodeSlots:
-    """Runs renders off the event loop, at most `slots` at once; made once per process (in
-    the app's lifespan) and shared by every request."""
+    """Runs renders off the event loop, at most `slots` at once, in the order they came;
+    made once per process (in the app's lifespan, which closes it), shared by every request."""
 
     def __init__(self, slots: int) -> None:
         if slots < 1:
             raise ValueError("at least one decode slot is needed")
-        self._slots = asyncio.Semaphore(slots)
+        self._threads = ThreadPoolExecutor(max_workers=slots, thread_name_prefix="decode")
 
     async def render(self, render: Render, data: bytes) -> list[Rendition]:
-        """`render(data)` in a worker thread, once a slot is free."""
-        async with self._slots:
-            return await asyncio.to_thread(render, data)
+        """`render(data)` on a decode thread, once one is free (a render still waiting when
+        its request is cancelled never runs)."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._threads, render, data)
+
+    def close(self) -> None:
+        """Let the renders in progress finish, and stop the decode threads."""
+        self._threads.shutdown(wait=True, cancel_futures=True)
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()

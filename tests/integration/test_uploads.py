@@ -395,20 +395,20 @@ async def test_concurrent_posts_decode_one_image_at_a_time_on_one_slot(
 ) -> None:
     """Given a process with one decode slot, when three viewers post three photos each at
     once, then every photo is decoded through the slot, never two at the same time."""
-    slots = WatchedDecodeSlots(1)
-    services = dataclasses.replace(media_runtime.services, decode_slots=slots)
-    viewers = [await insert_user(services) for _ in range(3)]
-    uploads = [
-        await stored_uploads(services, viewer, [jpeg(1600, 1200) for _ in range(3)])
-        for viewer in viewers
-    ]
+    with WatchedDecodeSlots(1) as slots:
+        services = dataclasses.replace(media_runtime.services, decode_slots=slots)
+        viewers = [await insert_user(services) for _ in range(3)]
+        uploads = [
+            await stored_uploads(services, viewer, [jpeg(1600, 1200) for _ in range(3)])
+            for viewer in viewers
+        ]
 
-    results = await asyncio.gather(
-        *(
-            create_post(Context.for_viewer(services, viewer), global_ids(records), None, None)
-            for viewer, records in zip(viewers, uploads, strict=True)
+        results = await asyncio.gather(
+            *(
+                create_post(Context.for_viewer(services, viewer), global_ids(records), None, None)
+                for viewer, records in zip(viewers, uploads, strict=True)
+            )
         )
-    )
 
     assert [len(result.errors) for result in results] == [0, 0, 0]
     assert (slots.renders, slots.most_running) == (9, 1)

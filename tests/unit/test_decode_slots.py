@@ -20,7 +20,6 @@ async def test_no_more_renders_run_at_once_than_there_are_slots() -> None:
     """Given six renders started together on two slots, each holding its slot until it is
     let go, when they are let go one at a time, then two run at once, never more, and each
     returns its own result."""
-    slots = DecodeSlots(SLOTS)
     loop = asyncio.get_running_loop()
     starts: asyncio.Queue[None] = asyncio.Queue()  # one item as each render starts
     lock = threading.Lock()
@@ -38,21 +37,37 @@ async def test_no_more_renders_run_at_once_than_there_are_slots() -> None:
             running -= 1
         return [Rendition(1, 1, data)]
 
-    renders = asyncio.gather(*(slots.render(render, bytes([index])) for index in range(RENDERS)))
-    try:
-        seen = 0
-        for released in range(RENDERS):
-            while seen < min(RENDERS, released + SLOTS):  # a slot is free for each let go
-                async with asyncio.timeout(HANG_GUARD_SECONDS):
-                    await starts.get()
-                seen += 1
-            let_go.release()
-        results = await renders
-    finally:
-        let_go.release(RENDERS)  # never leave a worker thread waiting
+    with DecodeSlots(SLOTS) as slots:
+        renders = asyncio.gather(*(slots.render(render, bytes([i])) for i in range(RENDERS)))
+        try:
+            seen = 0
+            for released in range(RENDERS):
+                while seen < min(RENDERS, released + SLOTS):  # a slot is free for each let go
+                    async with asyncio.timeout(HANG_GUARD_SECONDS):
+                        await starts.get()
+                    seen += 1
+                let_go.release()
+            results = await renders
+        finally:
+            let_go.release(RENDERS)  # never leave a decode thread waiting
 
     assert most_running == SLOTS
     assert [result[0].data for result in results] == [bytes([index]) for index in range(RENDERS)]
+
+
+async def test_a_render_that_fails_frees_its_slot() -> None:
+    """Given one slot, when a render raises, then the error reaches the caller and the
+    next render runs."""
+
+    def broken(data: bytes) -> list[Rendition]:
+        raise ValueError("undecodable")
+
+    with DecodeSlots(1) as slots:
+        with pytest.raises(ValueError, match="undecodable"):
+            await slots.render(broken, b"")
+        assert await slots.render(lambda data: [Rendition(1, 1, data)], b"x") == [
+            Rendition(1, 1, b"x")
+        ]
 
 
 def test_a_bound_of_no_slots_is_refused() -> None:
