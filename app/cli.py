@@ -13,6 +13,7 @@ import uvicorn
 from app.settings import Settings
 
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+DEMO_USERS = 300  # enough for a lived-in graph, seeded in about a minute
 
 cli = typer.Typer(
     help="Pictograph: the GraphQL backend of a photo-sharing app.", no_args_is_help=True
@@ -29,14 +30,14 @@ def serve(
     from app.main import create_app
 
     settings = Settings()
-    app = create_app(settings, seed_demo=seed_demo)
+    app = create_app(settings, demo_users=DEMO_USERS if seed_demo else 0)
     typer.echo(f"GraphQL at {settings.base_url}/graphql")
     uvicorn.run(app, host=settings.host, port=settings.port, log_level="info")
 
 
 @cli.command()
 def seed(
-    users: Annotated[int, typer.Option(min=2, help="How many demo users to create.")] = 300,
+    users: Annotated[int, typer.Option(min=2, help="How many demo users to create.")] = DEMO_USERS,
 ) -> None:
     """Load demo data into the configured backends (MongoDB must be a real server)."""
     from app.seed import seed_demo_data

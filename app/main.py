@@ -21,10 +21,11 @@ from jobs.worker import FanoutWorker, consumer_name
 from schema import build_schema
 
 GRAPHQL_PATH = "/graphql"
-DEMO_USERS = 300  # enough for a lived-in graph, seeded in seconds
 
 
-def create_app(settings: Settings, *, seed_demo: bool = False) -> Starlette:
+def create_app(settings: Settings, *, demo_users: int = 0) -> Starlette:
+    """The app; `demo_users` > 0 loads that many demo users at start-up (`serve --seed`)."""
+
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         async with open_runtime(settings) as runtime:
@@ -38,8 +39,8 @@ def create_app(settings: Settings, *, seed_demo: bool = False) -> Starlette:
                 supervisor = Supervisor(lambda: FanoutWorker(runtime.jobs, consumer))
             app.state.fanout_supervisor = supervisor
             worker = None if supervisor is None else supervisor.start(stop)
-            if seed_demo:
-                await seed_services(runtime.services, users=DEMO_USERS)
+            if demo_users:
+                await seed_services(runtime.services, users=demo_users)
                 print(
                     f"Demo data loaded: log in as {DEMO_LOGIN!r} with password {DEMO_PASSWORD!r}."
                 )

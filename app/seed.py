@@ -69,7 +69,7 @@ def demo_people(count: int, rng: random.Random) -> list[tuple[str, str]]:
 
 def demo_follows(count: int, rng: random.Random) -> set[tuple[int, int]]:
     """(follower index, followee index) pairs with a power-law in-degree."""
-    celebrities = range(1, 1 + CELEBRITY_COUNT)
+    celebrities = range(1, min(count, 1 + CELEBRITY_COUNT))  # fewer in a tiny demo
     weights = [1 / (rank + 1) for rank in range(count)]  # Zipf: popularity falls off by rank
     follows: set[tuple[int, int]] = set()
     for follower in range(count):
@@ -153,9 +153,12 @@ async def seed_posts(
         progress.advance(task)
     task = progress.add_task("Liking and commenting", total=len(post_ids))
     for post_id in post_ids:
-        for liker in rng.sample(user_ids, rng.randint(0, MAX_LIKES_EACH)):
+        # At most everyone: a small demo (the tests') has fewer users than MAX_LIKES_EACH.
+        for liker in rng.sample(user_ids, min(len(user_ids), rng.randint(0, MAX_LIKES_EACH))):
             await like_post(await _context_for(services, liker), post_id)
-        for commenter in rng.sample(user_ids, rng.randint(0, MAX_COMMENTS_EACH)):
+        for commenter in rng.sample(
+            user_ids, min(len(user_ids), rng.randint(0, MAX_COMMENTS_EACH))
+        ):
             await add_comment(
                 await _context_for(services, commenter), post_id, rng.choice(COMMENTS), None
             )

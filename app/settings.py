@@ -104,6 +104,17 @@ class Settings(BaseSettings):
         return [f"PICTOGRAPH_{name}" for name, url in urls.items() if url is None]
 
     @model_validator(mode="after")
+    def _refuse_a_fan_out_nobody_runs(self) -> Self:
+        if self.redis_url is None and self.fanout_in_server is False:
+            # The embedded Redis lives inside this process: no `pictograph worker` can reach
+            # its jobs, so without the in-server worker no post would ever be fanned out.
+            raise ValueError(
+                "PICTOGRAPH_FANOUT_IN_SERVER=false needs PICTOGRAPH_REDIS_URL: the embedded "
+                "Redis's fan-out jobs can only be run by the server itself"
+            )
+        return self
+
+    @model_validator(mode="after")
     def _refuse_development_defaults_in_production(self) -> Self:
         if not self.is_production:
             return self

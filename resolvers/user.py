@@ -32,7 +32,7 @@ async def search_users(context: Context, query: str, first: int | None) -> list[
     """Prefix search on username and display name, most followed first; hidden users left out."""
     size = page_size(first, DEFAULT_SEARCH_RESULTS)
     prefix = query.strip().lstrip("@")[:MAX_SEARCH_QUERY_LENGTH]
-    if not prefix or size == 0:
+    if not prefix:
         return []
     users = await context.services.stores.users.search(prefix, size)
     return await context.loaders.user_by_id.filter(users)

@@ -33,6 +33,7 @@ S3_BUCKET = "pictograph-test-media"
 # Small enough that a test can make a "large" account: authors above it are merged into
 # feeds at read time instead of fanned out.
 TEST_FANOUT_MAX_FOLLOWERS = 5
+EMBEDDED_DEMO_USERS = 8  # the demo login among a few others: seeded in about two seconds
 
 
 @pytest.fixture(scope="session")
@@ -152,7 +153,8 @@ class EmbeddedServer:
 @pytest.fixture(scope="session")
 async def embedded(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[EmbeddedServer]:
     """The README's `make serve` configuration: no backend URL (embedded MongoDB, Redis and
-    object storage, all in this process), and so the fan-out worker inside the server."""
+    object storage, all in this process), and so the fan-out worker inside the server, with
+    the demo data loaded as `serve --seed` does (fewer users, to start in seconds)."""
     port = free_port()
     settings = Settings(
         port=port,
@@ -163,7 +165,7 @@ async def embedded(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Em
         s3_endpoint_url=None,
         fanout_in_server=None,
     )
-    app = create_app(settings)
+    app = create_app(settings, demo_users=EMBEDDED_DEMO_USERS)
     async with (
         app_server(app, port) as url,
         httpx.AsyncClient(base_url=url, timeout=30) as http,

@@ -12,6 +12,7 @@ import asyncio
 
 import httpx
 
+from app.seed import DEMO_LOGIN, DEMO_PASSWORD
 from resolvers.ids import parse_typed_id
 from storage.fanout_queue import QueueStream, queue_key
 from storage.feed import feed_key, member
@@ -23,6 +24,8 @@ from tests.media import decoded, jpeg
 
 FAN_OUT_SECONDS = 1.0  # the issue's promise: a followee's post is in the feed within a second
 POLL_SECONDS = 0.02
+LOG_IN = """mutation ($login: String!, $password: String!) {
+  logIn(input: {login: $login, password: $password}) { token user { id } errors { code } } }"""
 
 
 async def user_id(embedded: EmbeddedServer, account: Account) -> int:
@@ -70,6 +73,28 @@ async def test_a_reader_who_read_the_feed_gets_a_followees_new_post_by_fan_out_w
 
     assert await in_redis_feed_within(embedded, reader, record_id(new_post), FAN_OUT_SECONDS)
     assert await feed_ids(graphql, reader) == [new_post]
+
+
+async def test_the_demo_user_sees_a_new_followees_post_in_the_feed_within_a_second(
+    embedded: EmbeddedServer,
+) -> None:
+    # Given the README's demo login, who has opened the app once (the feed exists)
+    graphql = embedded.graphql
+    logged_in = (await graphql.data(LOG_IN, {"login": DEMO_LOGIN, "password": DEMO_PASSWORD}))[
+        "logIn"
+    ]
+    assert logged_in["errors"] == []
+    ada = Account(logged_in["user"]["id"], DEMO_LOGIN, "", logged_in["token"])
+    seeded = await feed_ids(graphql, ada)
+    author = await graphql.sign_up("author")
+    await graphql.data(FOLLOW, {"id": author.id}, token=ada.token)
+
+    # When the account she followed posts
+    new_post = await post(graphql, author, "fresh")
+
+    # Then fan-out puts it at the top of her feed within a second
+    assert await in_redis_feed_within(embedded, ada, record_id(new_post), FAN_OUT_SECONDS)
+    assert await feed_ids(graphql, ada) == [new_post, *seeded][:50]
 
 
 async def test_fan_out_works_after_the_embedded_redis_lost_its_scripts(

@@ -56,3 +56,16 @@ def test_production_starts_with_a_secret_and_real_backends() -> None:
     )
 
     assert settings.is_production
+
+
+def test_the_embedded_redis_refuses_to_run_without_the_in_server_fan_out_worker() -> None:
+    with pytest.raises(ValidationError, match="PICTOGRAPH_FANOUT_IN_SERVER"):
+        Settings.model_validate({"redis_url": None, "fanout_in_server": False})
+
+
+def test_a_real_redis_may_leave_fan_out_to_worker_processes() -> None:
+    settings = Settings.model_validate(
+        {"redis_url": "redis://cache:6379/0", "fanout_in_server": False}
+    )
+
+    assert not settings.runs_fanout_in_server
