@@ -7,7 +7,6 @@ Each test has an app of its own against a redis-server it can stop and start aga
 from __future__ import annotations
 
 import dataclasses
-import tempfile
 from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -37,17 +36,6 @@ FOLLOW = "mutation ($id: ID!) { followUser(userId: $id) { state } }"
 LIKE = "mutation ($id: ID!) { likePost(postId: $id) { errors { code } } }"
 POSTS = 5
 PAGE = 2  # pages smaller than the posts: the list is read over several pages
-
-
-@pytest.fixture
-def redis_process() -> Iterator[RedisProcess]:
-    with tempfile.TemporaryDirectory() as directory:
-        server = RedisProcess(directory)
-        server.start()
-        try:
-            yield server
-        finally:
-            server.stop()
 
 
 @pytest.fixture
