@@ -66,16 +66,32 @@ class Rendition:
 Render = Callable[[bytes], list[Rendition]]
 
 
-def sniff_content_type(data: bytes) -> str | None:
-    """The image type the bytes really are (not what the client said), or None. Reads only
-    the header; an image too large to ever decode is rejected here already."""
+@dataclass(frozen=True, slots=True)
+class ImageHeader:
+    """What an image's header says, before a single pixel is decoded."""
+
+    content_type: str
+    width: int
+    height: int
+
+    @property
+    def pixels(self) -> int:
+        return self.width * self.height
+
+
+def read_header(data: bytes) -> ImageHeader | None:
+    """The type the bytes really are (not what the client said) and their size, from the
+    header alone; None when they are not an image of a type we accept. An image too large
+    to ever decode is rejected here already."""
     try:
         with Image.open(io.BytesIO(data)) as image:
-            return IMAGE_FORMATS.get(image.format or "")
+            content_type = IMAGE_FORMATS.get(image.format or "")
+            width, height = image.size
     except Image.DecompressionBombError as error:
         raise ImageRejected(f"The image has more than {MAX_IMAGE_PIXELS:,} pixels.") from error
     except (UnidentifiedImageError, OSError):
         return None
+    return None if content_type is None else ImageHeader(content_type, width, height)
 
 
 def render_post_image(data: bytes) -> list[Rendition]:

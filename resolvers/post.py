@@ -12,7 +12,7 @@ from resolvers import fanout
 from resolvers.context import Context
 from resolvers.errors import DeleteResult, ErrorCode, FieldError
 from resolvers.ids import node_argument
-from resolvers.media import media_from_uploads
+from resolvers.media import MediaWriter, rendered_uploads, rendition_keys
 from resolvers.pagination import (
     DEFAULT_PAGE_SIZE,
     Page,
@@ -137,38 +137,46 @@ async def create_post(
     uploads = await usable_uploads(context, upload_ids, "uploadIds")
     if isinstance(uploads, FieldError):
         return PostResult(errors=[uploads])
-    media = await media_from_uploads(context, uploads, render_post_image, "uploadIds")
-    if isinstance(media, FieldError):
-        return PostResult(errors=[media])
-    post = PostRecord(
-        id=context.services.ids.next_id(),
-        author_id=viewer.id,
-        caption=caption,
-        hashtags=parse_hashtags(caption),
-        mention_ids=tuple(await _mentioned_user_ids(context, parse_mentions(caption))),
-        media=tuple(media),
-        like_count=0,
-        comment_count=0,
-        preview_comments=(),
-        created_at=whole_milliseconds(context.services.clock()),
-    )
-    claim_key = f"post:{post.id}"
+    rendered = await rendered_uploads(context, uploads, render_post_image, "uploadIds")
+    if isinstance(rendered, FieldError):
+        return PostResult(errors=[rendered])
+    mention_ids = tuple(await _mentioned_user_ids(context, parse_mentions(caption)))
+    post_id = context.services.ids.next_id()
+    claim_key = f"post:{post_id}"
     upload_record_ids = [record.id for record in uploads]
     if not await stores.uploads.claim(upload_record_ids, viewer.id, claim_key):
         return PostResult(
             errors=[FieldError(ErrorCode.INVALID, "uploadIds", "An upload was used meanwhile.")]
         )
+    # From here on, whatever fails gives the uploads back and removes what was stored.
+    writer = MediaWriter(context)
     try:
+        post = PostRecord(
+            id=post_id,
+            author_id=viewer.id,
+            caption=caption,
+            hashtags=parse_hashtags(caption),
+            mention_ids=mention_ids,
+            media=tuple(await writer.store(rendered)),
+            like_count=0,
+            comment_count=0,
+            preview_comments=(),
+            created_at=whole_milliseconds(context.services.clock()),
+        )
         await stores.posts.insert(post, client_mutation_id=client_mutation_id)
     except ClientMutationIdReused:
-        # A retry of this very call won the race: hand back what it created.
+        # A retry of this very call won the race: hand back what it created, whose
+        # renditions (of the same photos) may be the very objects this call created.
         await stores.uploads.release(upload_record_ids, claim_key)
         assert client_mutation_id is not None
         earlier = await stores.posts.find_by_client_mutation_id(viewer.id, client_mutation_id)
+        await writer.take_back(keep=rendition_keys(earlier.media if earlier else ()))
         return PostResult(post=earlier)
     except BaseException:
         await stores.uploads.release(upload_record_ids, claim_key)
+        await writer.take_back()
         raise
+    await writer.confirm()
     await stores.users.increment_counts(viewer.id, post=1)
     await stores.hashtags.increment(post.hashtags, +1)
     await fanout.enqueue(context.services, FanoutOp.PUSH, post.id, viewer.id)

@@ -3,8 +3,12 @@
 41 bits of milliseconds since our epoch (enough for 69 years), 13 bits of worker id (8,192
 processes) and 10 bits of sequence (1,024 ids per millisecond per process). Sorting by id
 sorts by creation time, so ids double as keyset cursors and feed scores.
+
+What grants access or must not be enumerated (uploads) takes a random id instead: one id
+of those tells nothing of the next, nor of when it was made.
 """
 
+import secrets
 import threading
 import time
 from datetime import UTC, datetime
@@ -14,6 +18,7 @@ WORKER_BITS = 13
 SEQUENCE_BITS = 10
 MAX_WORKER_ID = (1 << WORKER_BITS) - 1
 SEQUENCE_MASK = (1 << SEQUENCE_BITS) - 1
+MAX_RANDOM_ID = (1 << 63) - 1  # MongoDB's integers are signed 64-bit: 63 random bits
 
 
 class IdGenerator:
@@ -51,3 +56,9 @@ def id_for_time(moment: datetime) -> int:
     """The smallest id made at `moment`: a keyset bound for "newer than"."""
     milliseconds = int(moment.timestamp() * 1000) - EPOCH_MS
     return max(milliseconds, 0) << (WORKER_BITS + SEQUENCE_BITS)
+
+
+def random_id() -> int:
+    """A uniformly random id in 1..MAX_RANDOM_ID, from the operating system's CSPRNG: it
+    fits wherever a time-ordered id does (MongoDB, Relay global ids), but orders nothing."""
+    return secrets.randbelow(MAX_RANDOM_ID) + 1

@@ -1,19 +1,39 @@
 """The `uploads` collection: what a user was allowed to upload, and whether it was used.
 
 An upload is claimed by the post, story, reel or avatar that uses it with one conditional
-update per upload, so two requests can never both use it.
+update per upload, so two requests can never both use it. Its id and its key are random:
+an upload's bytes still carry the metadata (GPS included) that its media are stripped of.
 """
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
 from pymongo import ASCENDING, IndexModel
+from pymongo.errors import DuplicateKeyError
 
 from storage.mongo import Collection, Document
+
+UPLOAD_KEY_PREFIX = "uploads/"  # raw uploads: never served, read only by the server
+UPLOAD_KEY_TOKEN_BYTES = 16  # 128 random bits, as much as a session token's guessing needs
+
+
+def new_upload_key(owner_id: int) -> str:
+    """A fresh key under the owner's own prefix, `uploads/<owner id>/<random token>`."""
+    return f"{UPLOAD_KEY_PREFIX}{owner_id}/{secrets.token_hex(UPLOAD_KEY_TOKEN_BYTES)}"
+
+
+def upload_key_owner(key: str) -> int | None:
+    """The owner whose prefix `key` is under, if it has the shape of an upload's key."""
+    prefix, _, rest = key.partition("/")
+    owner, _, token = rest.partition("/")
+    if f"{prefix}/" != UPLOAD_KEY_PREFIX or not owner.isdigit() or not token or "/" in token:
+        return None
+    return int(owner)
 
 
 class UploadState(StrEnum):
@@ -49,20 +69,31 @@ class UploadStore:
         self._uploads = collection
 
     async def create_indexes(self) -> None:
-        await self._uploads.create_indexes([IndexModel([("owner_id", ASCENDING)])])
-
-    async def insert(self, record: UploadRecord) -> None:
-        await self._uploads.insert_one(
-            {
-                "_id": record.id,
-                "owner_id": record.owner_id,
-                "key": record.key,
-                "content_type": record.content_type,
-                "byte_size": record.byte_size,
-                "expires_at": record.expires_at,
-                "state": record.state.value,
-            }
+        await self._uploads.create_indexes(
+            [IndexModel([("owner_id", ASCENDING)]), IndexModel([("key", ASCENDING)], unique=True)]
         )
+
+    async def insert(self, record: UploadRecord) -> bool:
+        """Whether it was inserted: False when its random id or key is already taken."""
+        try:
+            await self._uploads.insert_one(
+                {
+                    "_id": record.id,
+                    "owner_id": record.owner_id,
+                    "key": record.key,
+                    "content_type": record.content_type,
+                    "byte_size": record.byte_size,
+                    "expires_at": record.expires_at,
+                    "state": record.state.value,
+                }
+            )
+        except DuplicateKeyError:
+            return False
+        return True
+
+    async def find_by_key(self, key: str) -> UploadRecord | None:
+        document = await self._uploads.find_one({"key": key})
+        return None if document is None else _record(document)
 
     async def find_by_ids(self, upload_ids: Iterable[int]) -> dict[int, UploadRecord]:
         cursor = self._uploads.find({"_id": {"$in": list(upload_ids)}})

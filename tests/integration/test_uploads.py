@@ -273,12 +273,14 @@ async def test_an_expired_upload_is_refused(runtime: Runtime) -> None:
 
 
 class RecordingStorage:
-    """The app's own object storage, noting the keys it is asked to read and write."""
+    """The app's own object storage, noting the keys it is asked to read, write (or create)
+    and delete."""
 
     def __init__(self, storage: ObjectStorage) -> None:
         self._storage = storage
         self.reads: list[str] = []
         self.writes: list[str] = []
+        self.deletes: list[str] = []
 
     async def presign_upload(
         self, key: str, *, content_type: str, max_bytes: int, expires_in: int
@@ -294,6 +296,14 @@ class RecordingStorage:
     async def write(self, key: str, data: bytes, *, content_type: str) -> None:
         self.writes.append(key)
         await self._storage.write(key, data, content_type=content_type)
+
+    async def create(self, key: str, data: bytes, *, content_type: str) -> bool:
+        self.writes.append(key)
+        return await self._storage.create(key, data, content_type=content_type)
+
+    async def delete(self, key: str) -> None:
+        self.deletes.append(key)
+        await self._storage.delete(key)
 
     async def ping(self) -> None:
         await self._storage.ping()
