@@ -17,18 +17,21 @@ import httpx
 import pytest
 
 from app.services import Runtime, open_runtime
+from media.accepted import MAX_PIXELS_PER_REQUEST
 from media.decode_slots import DecodeSlots
 from media.image import Render, Rendition
 from resolvers.context import Context, Services
 from resolvers.errors import FieldError
-from resolvers.ids import to_global_id
+from resolvers.ids import parse_global_id, parse_typed_id, to_global_id
 from resolvers.post import create_post
 from resolvers.upload import UPLOAD_LIFETIME, create_upload, usable_uploads
+from storage.cache import record_cache
 from storage.objects import ObjectStorage, PresignedPost
-from storage.upload import UploadRecord
+from storage.post import PostRecord, PostStore
+from storage.upload import UploadRecord, new_upload_key
 from storage.user import UserRecord
-from tests.client import GraphQLClient
-from tests.conftest import insert_user, make_settings
+from tests.client import Account, GraphQLClient
+from tests.conftest import EmbeddedServer, insert_user, make_settings, s3_overrides
 from tests.media import decoded, decompression_bomb, jpeg, png_with_transparency
 
 VIEWER_POSTS = "{ viewer { postCount posts { edges { node { id } } } } }"
@@ -422,3 +425,235 @@ async def test_concurrent_posts_decode_one_image_at_a_time_on_one_slot(
 
     assert [len(result.errors) for result in results] == [0, 0, 0]
     assert (slots.renders, slots.most_running) == (9, 1)
+
+
+def upload_record_id(upload: dict[str, Any]) -> int:
+    record_id = parse_typed_id(upload["id"], "Upload")
+    assert record_id is not None
+    return record_id
+
+
+def form_key(upload: dict[str, Any]) -> str:
+    return str(next(field["value"] for field in upload["fields"] if field["name"] == "key"))
+
+
+def user_record_id(account: Account) -> int:
+    parsed = parse_global_id(account.id)
+    assert parsed is not None
+    return parsed[1]
+
+
+async def created_uploads(graphql: GraphQLClient, count: int) -> list[dict[str, Any]]:
+    account = await graphql.sign_up()
+    return [
+        (await graphql.create_upload(account, "image/jpeg", 1_000))["upload"] for _ in range(count)
+    ]
+
+
+async def test_upload_ids_are_not_in_the_order_they_were_made(graphql: GraphQLClient) -> None:
+    """Given uploads made one after another, then their ids are not ordered (a time-ordered
+    id, as every other record has, would let one upload's id lead to the next)."""
+    ids = [upload_record_id(upload) for upload in await created_uploads(graphql, 16)]
+
+    assert ids != sorted(ids) and ids != sorted(ids, reverse=True)
+
+
+async def test_upload_keys_are_random_and_carry_no_id(graphql: GraphQLClient) -> None:
+    uploads = await created_uploads(graphql, 8)
+
+    tokens = [form_key(upload).rsplit("/", 1)[1] for upload in uploads]
+    assert len(set(tokens)) == len(tokens)
+    assert all(len(token) >= 32 for token in tokens)  # 128 bits, hex
+    assert all(str(upload_record_id(upload)) not in form_key(upload) for upload in uploads)
+
+
+FORGED_KEYS = {
+    "a media key": lambda attacker, victim, victim_key: f"media/{'0' * 64}.jpg",
+    "another user's prefix": lambda attacker, victim, victim_key: new_upload_key(victim),
+    "another user's upload token": lambda attacker, victim, victim_key: (
+        f"uploads/{attacker}/{victim_key.rsplit('/', 1)[1]}"
+    ),
+}
+
+
+@pytest.mark.parametrize("forged_key", FORGED_KEYS.values(), ids=FORGED_KEYS.keys())
+async def test_a_signed_embedded_form_writes_only_a_pending_uploads_own_key(
+    embedded: EmbeddedServer, forged_key: Any
+) -> None:
+    """Given a form correctly signed with the server's secret, but for a key that is no
+    pending upload's (under media/, another user's prefix, or another user's token), when
+    it is posted, then it is refused and nothing is written."""
+    graphql, storage = embedded.graphql, embedded.runtime.local_storage
+    assert storage is not None
+    attacker, victim = await graphql.sign_up(), await graphql.sign_up()
+    victim_upload = (await graphql.create_upload(victim, "image/jpeg", 1_000))["upload"]
+    photo = jpeg(50, 50)
+    key = forged_key(user_record_id(attacker), user_record_id(victim), form_key(victim_upload))
+    form = await storage.presign_upload(
+        key, content_type="image/jpeg", max_bytes=len(photo), expires_in=600
+    )
+
+    response = await graphql.send_upload_form(
+        {"fields": [{"name": n, "value": v} for n, v in form.fields.items()], "url": form.url},
+        photo,
+        "image/jpeg",
+    )
+
+    assert response.status_code == 403
+    assert await storage.read(key, max_bytes=len(photo)) is None
+
+
+async def test_the_form_of_a_used_upload_writes_nothing_more(graphql: GraphQLClient) -> None:
+    """Given an upload that a post used, when its form (still within its lifetime) is
+    posted again, then it is refused."""
+    account = await graphql.sign_up()
+    photo = jpeg(300, 300)
+    upload = (await graphql.create_upload(account, "image/jpeg", len(photo)))["upload"]
+    await graphql.send_upload_form(upload, photo, "image/jpeg")
+    await graphql.data(
+        "mutation ($ids: [ID!]!) { createPost(input: {uploadIds: $ids}) { post { id } } }",
+        {"ids": [upload["id"]]},
+        token=account.token,
+    )
+
+    response = await graphql.send_upload_form(upload, jpeg(300, 300, gps=True), "image/jpeg")
+
+    assert response.status_code == 403
+
+
+@pytest.fixture(params=["embedded", "s3"])
+async def any_storage_runtime(
+    request: pytest.FixtureRequest, redis_url: str, s3_endpoint: str, tmp_path: Path
+) -> AsyncIterator[Runtime]:
+    """The app's services over the embedded object storage, and over moto's S3 server."""
+    overrides = {} if request.param == "embedded" else s3_overrides(s3_endpoint)
+    settings = make_settings(redis_url, media_dir=str(tmp_path), **overrides)
+    async with open_runtime(settings) as runtime:
+        yield runtime
+
+
+class DatabaseWentAway(Exception):
+    pass
+
+
+class PostStoreFailingInsert(PostStore):
+    """The real store, whose insert fails as a MongoDB that just went away would."""
+
+    async def insert(self, post: PostRecord, *, client_mutation_id: str | None) -> None:
+        raise DatabaseWentAway
+
+
+class StorageFailingAfter(RecordingStorage):
+    """The real storage, failing as an unreachable S3 would once `creates` objects were
+    created."""
+
+    def __init__(self, storage: ObjectStorage, creates: int) -> None:
+        super().__init__(storage)
+        self._creates_left = creates
+
+    async def create(self, key: str, data: bytes, *, content_type: str) -> bool:
+        if self._creates_left == 0:
+            raise ConnectionError("object storage went away")
+        self._creates_left -= 1
+        return await super().create(key, data, content_type=content_type)
+
+
+def with_failing_post_insert(runtime: Runtime, objects: ObjectStorage) -> Services:
+    redis = runtime.services.redis
+    posts = PostStoreFailingInsert(
+        runtime.database["posts"], record_cache(redis, "post", PostRecord)
+    )
+    stores = dataclasses.replace(runtime.services.stores, posts=posts)
+    return dataclasses.replace(runtime.services, stores=stores, objects=objects)
+
+
+async def missing_keys(services: Services, keys: list[str]) -> list[str]:
+    return [key for key in keys if await services.objects.read(key, max_bytes=0) is None]
+
+
+async def test_a_post_whose_insert_fails_leaves_no_renditions(
+    any_storage_runtime: Runtime,
+) -> None:
+    """Given two good uploads, when their post's insert into MongoDB fails after the
+    renditions were stored, then the error propagates and every rendition is gone."""
+    runtime = any_storage_runtime
+    viewer = await insert_user(runtime.services)
+    uploads = await stored_uploads(runtime.services, viewer, [jpeg(1200, 900), jpeg(700, 700)])
+    storage = RecordingStorage(runtime.services.objects)
+    services = with_failing_post_insert(runtime, storage)
+
+    with pytest.raises(DatabaseWentAway):
+        await create_post(Context.for_viewer(services, viewer), global_ids(uploads), None, None)
+
+    assert len(storage.writes) == 6  # three widths of each photo
+    assert await missing_keys(runtime.services, storage.writes) == storage.writes
+
+
+async def test_a_post_failing_midway_through_its_renditions_removes_those_it_wrote(
+    any_storage_runtime: Runtime,
+) -> None:
+    """Given two good uploads, when storage fails after the first photo's renditions were
+    stored, then those renditions are removed."""
+    runtime = any_storage_runtime
+    viewer = await insert_user(runtime.services)
+    uploads = await stored_uploads(runtime.services, viewer, [jpeg(1200, 900), jpeg(700, 700)])
+    storage = StorageFailingAfter(runtime.services.objects, creates=3)
+    services = dataclasses.replace(runtime.services, objects=storage)
+
+    with pytest.raises(ConnectionError):
+        await create_post(Context.for_viewer(services, viewer), global_ids(uploads), None, None)
+
+    assert len(storage.writes) == 3
+    assert await missing_keys(runtime.services, storage.writes) == storage.writes
+
+
+async def test_a_failed_post_keeps_the_renditions_another_post_shares(
+    any_storage_runtime: Runtime,
+) -> None:
+    """Given a post of a photo, when another post of the very same photo (the same
+    content-addressed renditions) fails in its insert, then the first post's renditions
+    are all still there."""
+    runtime = any_storage_runtime
+    viewer = await insert_user(runtime.services)
+    photo = jpeg(1200, 900)
+    first = await create_post(
+        Context.for_viewer(runtime.services, viewer),
+        global_ids(await stored_uploads(runtime.services, viewer, [photo])),
+        None,
+        None,
+    )
+    assert first.post is not None
+    shared = [rendition.key for rendition in first.post.media[0].renditions]
+    services = with_failing_post_insert(runtime, runtime.services.objects)
+    again = await stored_uploads(runtime.services, viewer, [photo])
+
+    with pytest.raises(DatabaseWentAway):
+        await create_post(Context.for_viewer(services, viewer), global_ids(again), None, None)
+
+    assert await missing_keys(runtime.services, shared) == []
+
+
+async def test_a_post_over_the_pixel_budget_is_refused_before_decoding_beyond_it(
+    media_runtime: Runtime,
+) -> None:
+    """Given more 49-megapixel photos (each under the per-image cap) than the per-request
+    pixel budget holds, when they are posted, then the post is refused naming `uploadIds`
+    at the first photo over the budget, which is never decoded, and nothing is stored."""
+    side = 7_000
+    within_budget = MAX_PIXELS_PER_REQUEST // (side * side)
+    photo = jpeg(side, side)
+    viewer = await insert_user(media_runtime.services)
+    uploads = await stored_uploads(media_runtime.services, viewer, [photo] * (within_budget + 1))
+    storage = RecordingStorage(media_runtime.services.objects)
+    with WatchedDecodeSlots(1) as slots:
+        services = dataclasses.replace(media_runtime.services, decode_slots=slots, objects=storage)
+
+        result = await create_post(
+            Context.for_viewer(services, viewer), global_ids(uploads), None, None
+        )
+
+    assert [(error.field, error.message.split(":")[0]) for error in result.errors] == [
+        ("uploadIds", f"Upload {within_budget + 1}")
+    ]
+    assert slots.renders == within_budget
+    assert storage.writes == []
