@@ -9,7 +9,7 @@ import asyncio
 import dataclasses
 import os
 import threading
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -657,3 +657,57 @@ async def test_a_post_over_the_pixel_budget_is_refused_before_decoding_beyond_it
     ]
     assert slots.renders == within_budget
     assert storage.writes == []
+
+
+class PostStoreWhereARetryLandsFirst(PostStore):
+    """The real store, where the first insert lets `retry` (the same createPost again) run
+    to its end before it goes on, as a retry racing the first call would."""
+
+    def __init__(
+        self,
+        collection: Any,
+        cache: Any,
+        retry: Callable[[], Awaitable[object]],
+    ) -> None:
+        super().__init__(collection, cache)
+        self._retry: Callable[[], Awaitable[object]] | None = retry
+
+    async def insert(self, post: PostRecord, *, client_mutation_id: str | None) -> None:
+        if self._retry is not None:
+            retry, self._retry = self._retry, None
+            await retry()
+        await super().insert(post, client_mutation_id=client_mutation_id)
+
+
+async def test_a_post_that_loses_to_its_retry_keeps_the_renditions_the_retry_uses(
+    any_storage_runtime: Runtime,
+) -> None:
+    """Given a createPost that stored its renditions first, when its retry (the same
+    photo, the same clientMutationId) reuses them and is saved first, then the call that
+    lost hands back the retry's post, whose renditions are all still there."""
+    runtime = any_storage_runtime
+    viewer = await insert_user(runtime.services)
+    photo = jpeg(1200, 900)
+    first_uploads = await stored_uploads(runtime.services, viewer, [photo])
+    retry_uploads = await stored_uploads(runtime.services, viewer, [photo])
+    services: Services
+
+    async def retry() -> object:
+        return await create_post(
+            Context.for_viewer(services, viewer), global_ids(retry_uploads), None, "once"
+        )
+
+    posts = PostStoreWhereARetryLandsFirst(
+        runtime.database["posts"], record_cache(runtime.services.redis, "post", PostRecord), retry
+    )
+    services = dataclasses.replace(
+        runtime.services, stores=dataclasses.replace(runtime.services.stores, posts=posts)
+    )
+
+    result = await create_post(
+        Context.for_viewer(services, viewer), global_ids(first_uploads), None, "once"
+    )
+
+    assert result.post is not None
+    keys = [rendition.key for rendition in result.post.media[0].renditions]
+    assert await missing_keys(runtime.services, keys) == []
