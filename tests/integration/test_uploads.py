@@ -711,3 +711,65 @@ async def test_a_post_that_loses_to_its_retry_keeps_the_renditions_the_retry_use
     assert result.post is not None
     keys = [rendition.key for rendition in result.post.media[0].renditions]
     assert await missing_keys(runtime.services, keys) == []
+
+
+class PostStoreWithInsertHook(PostStore):
+    """The real store, running `before_insert` first: a point to order two requests at."""
+
+    def __init__(
+        self, collection: Any, cache: Any, before_insert: Callable[[], Awaitable[None]]
+    ) -> None:
+        super().__init__(collection, cache)
+        self._before_insert = before_insert
+
+    async def insert(self, post: PostRecord, *, client_mutation_id: str | None) -> None:
+        await self._before_insert()
+        await super().insert(post, client_mutation_id=client_mutation_id)
+
+
+async def test_a_post_keeps_renditions_it_found_stored_when_their_creator_fails_meanwhile(
+    any_storage_runtime: Runtime,
+) -> None:
+    """Given a request that stored a photo's renditions and has not yet failed, when a
+    second post of the same photo finds them stored, and the first request fails and takes
+    them back before the second is saved, then the second post's renditions are there."""
+    runtime = any_storage_runtime
+    viewer = await insert_user(runtime.services)
+    photo = jpeg(1200, 900)
+    failing_uploads = await stored_uploads(runtime.services, viewer, [photo])
+    saved_uploads = await stored_uploads(runtime.services, viewer, [photo])
+    failing_stored, saved_stored = asyncio.Event(), asyncio.Event()
+
+    def with_posts(before_insert: Callable[[], Awaitable[None]]) -> Services:
+        cache = record_cache(runtime.services.redis, "post", PostRecord)
+        posts = PostStoreWithInsertHook(runtime.database["posts"], cache, before_insert)
+        stores = dataclasses.replace(runtime.services.stores, posts=posts)
+        return dataclasses.replace(runtime.services, stores=stores)
+
+    async def fail_once_the_other_has_stored() -> None:
+        failing_stored.set()
+        await saved_stored.wait()
+        raise DatabaseWentAway
+
+    async def failing_post() -> None:
+        services = with_posts(fail_once_the_other_has_stored)
+        with pytest.raises(DatabaseWentAway):
+            await create_post(
+                Context.for_viewer(services, viewer), global_ids(failing_uploads), None, None
+            )
+
+    failing = asyncio.create_task(failing_post())
+    await failing_stored.wait()
+
+    async def insert_once_the_failure_is_over() -> None:
+        saved_stored.set()
+        await failing
+
+    services = with_posts(insert_once_the_failure_is_over)
+    result = await create_post(
+        Context.for_viewer(services, viewer), global_ids(saved_uploads), None, None
+    )
+
+    assert result.post is not None
+    keys = [rendition.key for rendition in result.post.media[0].renditions]
+    assert await missing_keys(runtime.services, keys) == []
