@@ -155,6 +155,15 @@ class StoredFile:
     content_type: str
 
 
+@dataclass(frozen=True, slots=True)
+class SignedForm:
+    """What a verified upload form allows: one key, of one content type, up to a size."""
+
+    key: str
+    content_type: str
+    max_bytes: int
+
+
 class LocalObjectStorage:
     """A folder on disk, for development: the app serves uploads and media itself."""
 
@@ -274,15 +283,6 @@ class LocalObjectStorage:
 
     async def ping(self) -> None:
         await asyncio.to_thread(self.root.mkdir, parents=True, exist_ok=True)
-
-
-@dataclass(frozen=True, slots=True)
-class SignedForm:
-    """What a verified upload form allows: one key, of one content type, up to a size."""
-
-    key: str
-    content_type: str
-    max_bytes: int
 
 
 def _write_atomically(path: Path, text: str) -> None:
