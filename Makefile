@@ -31,9 +31,11 @@ format: $(STAMP)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-## Regenerate the committed SDL after a schema change (a test fails when it drifts).
+## Regenerate the committed SDL and contract manifest after a schema or contract change
+## (a test fails when either drifts).
 schema: $(STAMP)
 	$(BIN)/pictograph export-schema schema.graphql
+	$(BIN)/pictograph export-contract-manifest
 
 # Real servers the integration and browser tests start, and Node for the client tests
 # (tests/e2e/node: pytest runs `npm ci` there itself): Debian packages.

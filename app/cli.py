@@ -1,4 +1,5 @@
-"""`pictograph serve | seed | worker | export-schema`."""
+"""`pictograph serve | seed | worker | export-schema | register-manifest |
+export-contract-manifest`."""
 
 from __future__ import annotations
 
@@ -84,3 +85,61 @@ def export_schema(
 
     path.write_text(build_schema(mask_errors=False).as_str() + "\n")
     typer.echo(f"wrote {path}")
+
+
+@cli.command("register-manifest")
+def register_manifest(
+    path: Annotated[
+        Path,
+        typer.Argument(
+            exists=True, dir_okay=False, help="An Apollo persisted-query manifest (JSON)."
+        ),
+    ],
+    source: Annotated[
+        str | None,
+        typer.Option(help="Who registers it (recorded beside each operation); the file name."),
+    ] = None,
+) -> None:
+    """Trust a persisted-query manifest's operations (from Apollo's
+    generate-persisted-query-manifest): in trusted-documents mode only these, and the
+    contract's, run. Every operation is checked first; a bad manifest registers nothing."""
+    from app.trusted.manifest import ManifestError
+    from app.trusted.registration import read_manifest, register_documents
+    from storage.mongo import open_database
+
+    try:
+        documents = read_manifest(path)
+    except ManifestError as error:
+        typer.echo(f"{path} was not registered:\n{error}", err=True)
+        raise typer.Exit(1) from None
+    settings = Settings()
+    if settings.mongodb_url is None:
+        raise typer.BadParameter(
+            "registered manifests live in MongoDB, for every server process to see: set "
+            "PICTOGRAPH_MONGODB_URL (the embedded one lives inside a single process)"
+        )
+    mongodb_url = settings.mongodb_url
+
+    async def run() -> int:
+        async with open_database(mongodb_url, settings.mongodb_database) as database:
+            return await register_documents(database, documents, source=source or path.name)
+
+    new = asyncio.run(run())
+    typer.echo(f"registered {len(documents)} operations from {path} ({new} new)")
+
+
+@cli.command("export-contract-manifest")
+def export_contract_manifest(
+    contract: Annotated[
+        Path | None, typer.Option(help="The contract's operations.graphql.")
+    ] = None,
+) -> None:
+    """Write app/trusted/contract.json, the contract's operations as a manifest that ships
+    inside the package (a test fails when it drifts from the contract or the schema)."""
+    from app.trusted.manifest import CONTRACT_MANIFEST_PATH
+    from app.trusted.registration import CONTRACT_SOURCE_PATH, write_contract_manifest
+
+    pending = write_contract_manifest(contract or CONTRACT_SOURCE_PATH)
+    typer.echo(f"wrote {CONTRACT_MANIFEST_PATH}")
+    if pending:
+        typer.echo("not served yet, so left out: " + ", ".join(pending))

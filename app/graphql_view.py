@@ -5,15 +5,21 @@ from __future__ import annotations
 from typing import Any
 
 import orjson
+from cross_web import AsyncHTTPRequestAdapter
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
-from strawberry.http import GraphQLHTTPResponse
+from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types.execution import ExecutionResult, PreExecutionError
 
+from app.persisted_queries import (
+    REFUSAL_CACHE_CONTROL,
+    PersistedQueryTransportWSHandler,
+    persisted_queries,
+)
 from resolvers.context import Context, Services
 from resolvers.viewer import authenticate
 
@@ -43,6 +49,8 @@ def prefers_graphql_response_json(accept: str | None) -> bool:
 
 
 class GraphQLView(GraphQL[Context, None]):
+    graphql_transport_ws_handler_class = PersistedQueryTransportWSHandler
+
     def __init__(
         self,
         schema: Any,
@@ -91,6 +99,29 @@ class GraphQLView(GraphQL[Context, None]):
             # Read back by create_response, which has no request to look at.
             sub_response.media_type = GRAPHQL_RESPONSE_JSON
         return sub_response
+
+    async def execute_single(
+        self,
+        request: Request,
+        request_adapter: AsyncHTTPRequestAdapter,
+        sub_response: Response,
+        context: Context,
+        root_value: None,
+        request_data: GraphQLRequestData,
+    ) -> ExecutionResult:
+        # Every HTTP operation, batched or not, passes here: see app/persisted_queries.py.
+        resolved = await persisted_queries(request).resolve_request(request_data)
+        if isinstance(resolved, PreExecutionError):
+            sub_response.headers["cache-control"] = REFUSAL_CACHE_CONTROL
+            return resolved
+        return await super().execute_single(
+            request=request,
+            request_adapter=request_adapter,
+            sub_response=sub_response,
+            context=context,
+            root_value=root_value,
+            request_data=resolved,
+        )
 
     async def process_result(
         self, request: Request, result: ExecutionResult

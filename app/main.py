@@ -12,13 +12,18 @@ from starlette.routing import Mount, Route, WebSocketRoute
 from app.graphiql import graphiql_html, graphiql_static_app
 from app.graphql_view import GraphQLView
 from app.media_routes import media_routes
+from app.persisted_queries import DocumentPolicy, PersistedQueries
 from app.readiness import healthz, readyz
 from app.seed import DEMO_LOGIN, DEMO_PASSWORD, seed_services
 from app.services import open_runtime
 from app.settings import Settings
+from app.trusted.documents import TrustedDocuments
+from app.trusted.manifest import load_contract_documents
 from jobs.supervisor import Supervisor
 from jobs.worker import FanoutWorker, consumer_name
 from schema import build_schema
+from storage.persisted_query import PersistedQueryStore
+from storage.trusted_document import TrustedDocumentStore
 
 GRAPHQL_PATH = "/graphql"
 
@@ -32,6 +37,16 @@ def create_app(settings: Settings, *, demo_users: int = 0) -> Starlette:
             app.state.runtime = runtime
             app.state.services = runtime.services
             app.state.local_storage = runtime.local_storage
+            app.state.persisted_queries = PersistedQueries(
+                DocumentPolicy.TRUSTED_DOCUMENTS
+                if settings.requires_trusted_documents
+                else DocumentPolicy.ANY_DOCUMENT,
+                PersistedQueryStore(runtime.services.redis),
+                TrustedDocuments(
+                    load_contract_documents(schema._schema),
+                    TrustedDocumentStore.of(runtime.database),
+                ),
+            )
             stop = asyncio.Event()
             supervisor = None
             if settings.runs_fanout_in_server:
@@ -52,8 +67,9 @@ def create_app(settings: Settings, *, demo_users: int = 0) -> Starlette:
                     await worker
 
     graphiql_enabled = not settings.is_production
+    schema = build_schema(mask_errors=settings.is_production)
     view = GraphQLView(
-        build_schema(mask_errors=settings.is_production),
+        schema,
         graphiql_html=graphiql_html(GRAPHQL_PATH) if graphiql_enabled else None,
         allowed_origins=settings.allowed_origins,
     )

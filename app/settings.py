@@ -70,6 +70,11 @@ class Settings(BaseSettings):
     allowed_origins: list[str] = Field(
         default_factory=list, description="Other origins whose pages may open WebSockets."
     )
+    trusted_documents: bool | None = Field(
+        default=None,
+        description="Run only the contract's operations and registered persisted-query "
+        "manifests; unset: on in production, off in development.",
+    )
 
     @property
     def is_production(self) -> bool:
@@ -86,6 +91,12 @@ class Settings(BaseSettings):
     @property
     def runs_fanout_in_server(self) -> bool:
         return self.redis_url is None if self.fanout_in_server is None else self.fanout_in_server
+
+    @property
+    def requires_trusted_documents(self) -> bool:
+        if self.trusted_documents is None:
+            return self.is_production
+        return self.trusted_documents
 
     @property
     def feed_inactive_after(self) -> timedelta:

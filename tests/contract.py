@@ -9,16 +9,9 @@ from __future__ import annotations
 import functools
 from pathlib import Path
 
-from graphql import (
-    DocumentNode,
-    FragmentDefinitionNode,
-    FragmentSpreadNode,
-    OperationDefinitionNode,
-    parse,
-    print_ast,
-    visit,
-)
-from graphql.language import Visitor
+from graphql import DocumentNode, OperationDefinitionNode, parse
+
+from app.trusted.manifest import operation_with_fragments
 
 CONTRACT_PATH = Path(__file__).resolve().parents[2] / "shared" / "contract" / "operations.graphql"
 
@@ -51,30 +44,13 @@ def served_operation_names() -> list[str]:
     return [name for name in operation_names() if name not in PENDING_OPERATIONS]
 
 
-class _SpreadCollector(Visitor):
-    def __init__(self) -> None:
-        super().__init__()
-        self.names: set[str] = set()
-
-    def enter_fragment_spread(self, node: FragmentSpreadNode, *_: object) -> None:
-        self.names.add(node.name.value)
-
-
 def operation_source(name: str) -> str:
-    """The operation with every fragment it uses, as a client would send it."""
-    definitions = contract_document().definitions
-    fragments = {d.name.value: d for d in definitions if isinstance(d, FragmentDefinitionNode)}
+    """The operation with every fragment it uses, as a client would send it, and as the
+    contract manifest (app/trusted/contract.json) holds it."""
+    document = contract_document()
     operation = next(
         d
-        for d in definitions
+        for d in document.definitions
         if isinstance(d, OperationDefinitionNode) and d.name is not None and d.name.value == name
     )
-    needed: dict[str, FragmentDefinitionNode] = {}
-    pending: list[OperationDefinitionNode | FragmentDefinitionNode] = [operation]
-    while pending:
-        collector = _SpreadCollector()
-        visit(pending.pop(), collector)
-        for fragment_name in collector.names - needed.keys():
-            needed[fragment_name] = fragments[fragment_name]
-            pending.append(fragments[fragment_name])
-    return "\n\n".join(print_ast(node) for node in [operation, *needed.values()])
+    return operation_with_fragments(operation, document)

@@ -280,3 +280,77 @@ async def run_apollo_client(
 def _present(**fields: Any) -> dict[str, Any]:
     """The fields that have a value: the Node scripts read a missing key as "not given"."""
     return {name: value for name, value in fields.items() if value is not None}
+
+
+PersistedQueryIds = Literal["sha256", "sorted-sha256"]
+
+
+@dataclass(frozen=True)
+class PersistedRequest:
+    """One HTTP request that Apollo's persisted-query link made, and its status."""
+
+    method: str
+    hash: str | None  # extensions.persistedQuery.sha256Hash
+    sent_document: bool  # whether `query` went too
+    status: int
+
+
+@dataclass(frozen=True)
+class PersistedOutcome:
+    """What Apollo Client handed the application for one query: a result or an ApolloError."""
+
+    result: dict[str, Any] | None
+    error: dict[str, Any] | None
+    requests: list[PersistedRequest]
+
+
+async def run_persisted_query_client(
+    graphql_url: str,
+    documents: list[str],
+    *,
+    ids: PersistedQueryIds,
+    use_get: bool = False,
+    token: str | None = None,
+) -> list[PersistedOutcome]:
+    """Query each document in turn through one ApolloClient whose link is
+    `createPersistedQueryLink` (persisted_client.mjs says what `ids` selects)."""
+    request = _present(
+        ids=ids, useGET=use_get or None, token=token, steps=[{"document": d} for d in documents]
+    )
+    lines = await run_node_script("persisted_client.mjs", graphql_url, stdin=request)
+    return [
+        PersistedOutcome(
+            result=line["result"],
+            error=line["error"],
+            requests=[
+                PersistedRequest(
+                    method=sent["method"],
+                    hash=sent["hash"],
+                    sent_document=sent["sentDocument"],
+                    status=sent["status"],
+                )
+                for sent in line["requests"]
+            ],
+        )
+        for line in lines
+    ]
+
+
+def generate_persisted_query_manifest(documents_dir: Path, output: Path) -> dict[str, Any]:
+    """Apollo's `generate-persisted-query-manifest` CLI over the .graphql files of
+    `documents_dir`, as a frontend team runs it; returns the manifest it wrote."""
+    ensure_node_modules()
+    config = documents_dir / "persisted-query-manifest.config.json"
+    config.write_text(
+        json.dumps({"documents": [f"{documents_dir}/**/*.graphql"], "output": str(output)})
+    )
+    completed = subprocess.run(
+        [str(NODE_DIR / "node_modules" / ".bin" / "generate-persisted-query-manifest"),
+         "--config", str(config)],
+        cwd=NODE_DIR, capture_output=True, text=True, timeout=SCRIPT_TIMEOUT_SECONDS, check=False,
+    )  # fmt: skip
+    if completed.returncode != 0:
+        output_tail = (completed.stdout + completed.stderr)[-OUTPUT_TAIL_CHARACTERS:]
+        pytest.fail(f"generate-persisted-query-manifest exited {completed.returncode}:\n{output_tail}")  # fmt: skip
+    manifest: dict[str, Any] = json.loads(output.read_text())
+    return manifest
