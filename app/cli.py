@@ -133,13 +133,17 @@ def export_contract_manifest(
     contract: Annotated[
         Path | None, typer.Option(help="The contract's operations.graphql.")
     ] = None,
+    output: Annotated[
+        Path | None, typer.Option(help="Where to write it; the package's contract.json.")
+    ] = None,
 ) -> None:
     """Write app/trusted/contract.json, the contract's operations as a manifest that ships
     inside the package (a test fails when it drifts from the contract or the schema)."""
     from app.trusted.manifest import CONTRACT_MANIFEST_PATH
     from app.trusted.registration import CONTRACT_SOURCE_PATH, write_contract_manifest
 
-    pending = write_contract_manifest(contract or CONTRACT_SOURCE_PATH)
-    typer.echo(f"wrote {CONTRACT_MANIFEST_PATH}")
+    target = output or CONTRACT_MANIFEST_PATH
+    pending = write_contract_manifest(contract or CONTRACT_SOURCE_PATH, target)
+    typer.echo(f"wrote {target}")
     if pending:
         typer.echo("not served yet, so left out: " + ", ".join(pending))

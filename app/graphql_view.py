@@ -12,6 +12,7 @@ from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
+from strawberry.http.base import BaseRequestProtocol
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types.execution import ExecutionResult, PreExecutionError
 
@@ -99,6 +100,12 @@ class GraphQLView(GraphQL[Context, None]):
             # Read back by create_response, which has no request to look at.
             sub_response.media_type = GRAPHQL_RESPONSE_JSON
         return sub_response
+
+    def should_render_graphql_ide(self, request: BaseRequestProtocol) -> bool:
+        # A hashed GET has no `query`, and Apollo Client sends it with `Accept: */*`: it asks
+        # for data, not for the IDE (nor, in production, for a 404).
+        has_extensions = "extensions" in request.query_params
+        return super().should_render_graphql_ide(request) and not has_extensions
 
     async def execute_single(
         self,

@@ -15,7 +15,8 @@ from typing import Any
 import httpx
 import pytest
 import redis.asyncio as aioredis
-import websockets
+from websockets.asyncio.client import connect
+from websockets.typing import Subprotocol
 
 from app.trusted.manifest import MANIFEST_FORMAT, document_id
 from app.trusted.registration import read_manifest, register_documents
@@ -38,6 +39,7 @@ from tests.persisted import (
     unique_document,
 )
 
+GRAPHQL_TRANSPORT_WS = Subprotocol("graphql-transport-ws")
 NOT_FOUND = [("PersistedQueryNotFound", PERSISTED_QUERY_NOT_FOUND)]
 NOT_IN_LIST_MESSAGE = (
     "This operation is not a trusted document: only registered persisted queries run here."
@@ -69,10 +71,12 @@ async def post(http: httpx.AsyncClient, body: dict[str, Any]) -> dict[str, Any]:
     return answer
 
 
-async def get(http: httpx.AsyncClient, sha256_hash: str) -> httpx.Response:
+async def get(
+    http: httpx.AsyncClient, sha256_hash: str, accept: str = "application/json"
+) -> httpx.Response:
     """What the link sends with useGETForHashedQueries: the hash in the query string."""
     params = {"extensions": json.dumps(persisted_extensions(sha256_hash)), "variables": "{}"}
-    return await http.get("/graphql", params=params, headers={"accept": "application/json"})
+    return await http.get("/graphql", params=params, headers={"accept": accept})
 
 
 def manifest_file(tmp_path: Path, operations: list[dict[str, str]]) -> Path:
@@ -139,6 +143,19 @@ async def test_given_a_persisted_hash_when_sent_by_get_then_it_runs(
     response = await get(graphql.http, sha256(document))
     # Then it runs
     assert response.status_code == 200, response.text
+    assert response.json() == {"data": {"viewer": None}}
+
+
+async def test_given_a_hashed_get_with_apollos_accept_then_it_is_answered_not_the_ide(
+    graphql: GraphQLClient,
+) -> None:
+    # Given a persisted document
+    document = unique_document()
+    await post(graphql.http, persisted_body(sha256(document), document))
+    # When its hash is sent by GET with Apollo Client 3's `Accept: */*` and no `query`
+    response = await get(graphql.http, sha256(document), accept="*/*")
+    # Then the answer is the result, not GraphiQL's page
+    assert response.status_code == 200
     assert response.json() == {"data": {"viewer": None}}
 
 
@@ -276,8 +293,8 @@ async def test_given_a_registered_manifest_when_registered_again_then_nothing_is
 
 async def subscribe_once(url: str, payload: dict[str, Any]) -> dict[str, Any]:
     """One graphql-transport-ws operation; its first answer (`next` or `error`)."""
-    async with websockets.connect(
-        url.replace("http", "ws", 1) + "/graphql", subprotocols=["graphql-transport-ws"]
+    async with connect(
+        url.replace("http", "ws", 1) + "/graphql", subprotocols=[GRAPHQL_TRANSPORT_WS]
     ) as socket:
         await socket.send(json.dumps({"type": "connection_init", "payload": {}}))
         assert json.loads(await socket.recv())["type"] == "connection_ack"
