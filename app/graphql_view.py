@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from typing import Any
 
 import orjson
 from cross_web import AsyncHTTPRequestAdapter
+from graphql import GraphQLError, OperationType, get_operation_ast, parse
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.websockets import WebSocket
@@ -22,7 +25,12 @@ from app.persisted_queries import (
     persisted_queries,
 )
 from resolvers.context import Context, Services
+from resolvers.errors import Timeout
 from resolvers.viewer import authenticate
+
+# As GitHub's GraphQL API: long enough for any request the cost limit admits on a loaded
+# server, short enough that a stuck one gives back its worker's time.
+REQUEST_DEADLINE_SECONDS = 10.0
 
 JSON = "application/json"
 # The GraphQL over HTTP spec's own media type: request errors get 4xx and no `data` entry.
@@ -58,6 +66,7 @@ class GraphQLView(GraphQL[Context, None]):
         *,
         graphiql_html: str | None,
         allowed_origins: list[str],
+        deadline_seconds: float = REQUEST_DEADLINE_SECONDS,
     ) -> None:
         super().__init__(
             schema,
@@ -68,6 +77,7 @@ class GraphQLView(GraphQL[Context, None]):
             allowed_origins=allowed_origins,
         )
         self._graphiql_html = graphiql_html
+        self._deadline_seconds = deadline_seconds
 
     @staticmethod
     def _services(request: Request | WebSocket) -> Services:
@@ -82,7 +92,56 @@ class GraphQLView(GraphQL[Context, None]):
         auth = await authenticate(services, request.headers.get("authorization"))
         context = Context.for_viewer(services, auth.viewer)
         context.session, context.auth_error = auth.session, auth.error
+        context.client_address = None if request.client is None else request.client.host
         return context
+
+    async def execute_operation(
+        self,
+        request: Request,
+        request_adapter: Any,
+        request_data: GraphQLRequestData | list[GraphQLRequestData],
+        context: Context,
+        root_value: None,
+        sub_response: Response,
+    ) -> Any:
+        """Execution under the deadline, and stopped when the client goes away.
+
+        A query is cancelled at its next await (what runs between awaits is bounded by the
+        cost limit). A mutation is never stopped halfway, which could leave half a write:
+        it runs to its end, and a client still there gets its result.
+        """
+        execution = asyncio.ensure_future(
+            super().execute_operation(
+                request, request_adapter, request_data, context, root_value, sub_response
+            )
+        )
+        disconnect = asyncio.ensure_future(_client_gone(request))
+        try:
+            done, _ = await asyncio.wait(
+                {execution, disconnect},
+                timeout=self._deadline_seconds,
+                return_when=asyncio.FIRST_COMPLETED,
+            )
+            if execution in done:
+                return execution.result()
+            if _is_mutation(request_data):
+                return await execution
+            execution.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await execution
+            error = Timeout(
+                f"The request ran past its {self._deadline_seconds:g} s deadline and was "
+                "stopped. Ask for smaller pages or fewer nested lists."
+                if disconnect not in done
+                else "The client went away; the request was stopped."
+            )
+            result = ExecutionResult(data=None, errors=[error])
+            return [result] * len(request_data) if isinstance(request_data, list) else result
+        finally:
+            # Also when this request itself is cancelled (the server shutting down).
+            disconnect.cancel()
+            if not execution.done() and not _is_mutation(request_data):
+                execution.cancel()
 
     async def on_ws_connect(self, context: Context) -> None:
         params = context.connection_params or {}
@@ -161,3 +220,27 @@ class GraphQLView(GraphQL[Context, None]):
     async def render_graphql_ide(self, request: Request) -> Response:
         assert self._graphiql_html is not None
         return HTMLResponse(self._graphiql_html)
+
+
+async def _client_gone(request: Request) -> None:
+    """Returns when the client disconnects. Only called once the body has been read, so
+    the next ASGI message can only be `http.disconnect`."""
+    receive: Any = request.receive
+    while (await receive())["type"] != "http.disconnect":
+        pass
+
+
+def _is_mutation(request_data: GraphQLRequestData | list[GraphQLRequestData]) -> bool:
+    """Whether any operation of the request is a mutation. Parses the document again, but
+    only for a request already past its deadline; a document without text (a persisted
+    query's hash alone) or one that does not parse counts as a query."""
+    for data in request_data if isinstance(request_data, list) else [request_data]:
+        if not data.query:
+            continue
+        try:
+            operation = get_operation_ast(parse(data.query), data.operation_name)
+        except GraphQLError:
+            continue
+        if operation is not None and operation.operation is OperationType.MUTATION:
+            return True
+    return False

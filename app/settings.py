@@ -13,6 +13,8 @@ from typing import Self
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from app.graphql_view import REQUEST_DEADLINE_SECONDS
+from schema.cost import COST_BUDGET_PER_MINUTE
 from storage.stores import DEFAULT_FEED_INACTIVE_AFTER
 
 DEVELOPMENT_SECRET_KEY = "development-only-secret-key-change-me"
@@ -66,6 +68,17 @@ class Settings(BaseSettings):
     )
     worker_id: int = Field(
         default=0, ge=0, le=8191, description="Unique per process: id generation."
+    )
+    request_deadline_seconds: float = Field(
+        default=REQUEST_DEADLINE_SECONDS,
+        gt=0,
+        description="Queries still running after this are stopped (TIMEOUT).",
+    )
+    cost_budget_per_minute: int = Field(
+        default=COST_BUDGET_PER_MINUTE,
+        ge=1,
+        description="Query cost points each viewer (or anonymous client address) may spend "
+        "a minute; a full minute's worth may be spent at once.",
     )
     allowed_origins: list[str] = Field(
         default_factory=list, description="Other origins whose pages may open WebSockets."

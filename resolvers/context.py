@@ -59,6 +59,8 @@ class Context:
     session: SessionRecord | None = None
     # Why a presented token was refused; reported to fields that need a viewer.
     auth_error: str | None = None
+    # The peer's address: whose budget an anonymous request spends.
+    client_address: str | None = None
     # The graphql-transport-ws connection_init payload, set by strawberry.
     connection_params: dict[str, Any] | None = field(default=None)
 

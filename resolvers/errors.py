@@ -78,3 +78,17 @@ class CursorExpired(PublicError):
     client reloads the list from the top. A forged cursor is BAD_USER_INPUT instead."""
 
     code = "CURSOR_EXPIRED"
+
+
+class QueryTooCostly(PublicError):
+    """Refused before anything ran: the document is too big to validate, or what it asks
+    for costs more than one request may (`extensions.cost` and `extensions.limit` then say
+    how much)."""
+
+    code = "QUERY_TOO_COSTLY"
+
+
+class Timeout(PublicError):
+    """The request ran past its deadline and was stopped; a smaller page may fit."""
+
+    code = "TIMEOUT"

@@ -1,0 +1,80 @@
+"""The query cost limit and budget as a schema extension: priced after validation, before
+any resolver runs, and reported in every response's `extensions.cost`."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+from strawberry.extensions import SchemaExtension
+
+from resolvers.context import Context
+from resolvers.errors import QueryTooCostly, RateLimited
+from schema.cost import COST_BUDGET_PER_MINUTE, MAX_QUERY_COST, query_cost
+from storage.cost_budget import CostBudget
+
+COST_EXTENSION = "cost"
+
+
+@dataclass(frozen=True, slots=True)
+class CostPolicy:
+    """Built once with the schema; each request's extension reads it."""
+
+    limit: int = MAX_QUERY_COST
+    budget_per_minute: int = COST_BUDGET_PER_MINUTE
+
+
+def budget_subject(context: Context) -> str:
+    """Whose budget a request spends: its viewer's, or its client address's when anonymous."""
+    if context.viewer is not None:
+        return f"viewer:{context.viewer.id}"
+    return f"client:{context.client_address or 'unknown'}"
+
+
+class QueryCostLimiter(SchemaExtension):
+    def __init__(self, policy: CostPolicy) -> None:
+        super().__init__()
+        self._policy = policy
+        self._report: dict[str, Any] = {"requested": 0, "limit": policy.limit}
+
+    async def on_execute(self) -> AsyncIterator[None]:
+        execution = self.execution_context
+        assert execution.graphql_document is not None  # on_execute follows validation
+        cost = query_cost(
+            execution.schema._schema,
+            execution.graphql_document,
+            execution.operation_name,
+            execution.variables,
+        )
+        self._report["requested"] = cost
+        if cost > self._policy.limit:
+            raise QueryTooCostly(
+                f"This request would cost {cost} points; one request may cost at most "
+                f"{self._policy.limit}. Ask for smaller pages or fewer nested lists.",
+                cost=cost,
+                limit=self._policy.limit,
+            )
+        context = execution.context
+        if isinstance(context, Context):
+            await self._spend(context, cost)
+        yield
+
+    async def _spend(self, context: Context, cost: int) -> None:
+        budget = CostBudget(context.services.redis, self._policy.budget_per_minute)
+        spend = await budget.spend(budget_subject(context), cost)
+        if spend.remaining is not None:
+            self._report["budget"] = {
+                "capacity": budget.capacity,
+                "remaining": spend.remaining,
+                "restoredPerMinute": self._policy.budget_per_minute,
+            }
+        if not spend.allowed:
+            raise RateLimited(
+                f"This request costs {cost} points and the budget has {spend.remaining} "
+                f"left; it refills at {self._policy.budget_per_minute} points a minute.",
+                retry_after_seconds=spend.retry_after_seconds,
+            )
+
+    def get_results(self) -> dict[str, Any]:
+        return {COST_EXTENSION: self._report}
