@@ -106,7 +106,7 @@ async def test_every_response_of_a_contract_scenario_holds_no_more_objects_than_
 
 
 @pytest.fixture(scope="module")
-async def full_pages(graphql: GraphQLClient) -> AsyncIterator[dict[str, Any]]:
+async def full_pages(graphql: GraphQLClient) -> dict[str, Any]:
     """A graph where every list the contract pages through holds more than a page of 3:
     an author followed by 4 accounts (and following them), with 4 posts of 2 photos each,
     every post with 4 comments, a tag on every post, and 4 pending follow requests."""
@@ -126,7 +126,7 @@ async def full_pages(graphql: GraphQLClient) -> AsyncIterator[dict[str, Any]]:
     for fan in fans:
         await run(graphql, "FollowUser", fan.token, userId=private.id)
     stranger = await graphql.sign_up("fullpages")
-    yield {
+    return {
         "author": author,
         "fan": fans[0],
         "private": private,
@@ -214,4 +214,3 @@ async def test_a_spent_budget_is_rate_limited_with_a_retry_after(tiny_budget_url
     assert error["extensions"]["code"] == "RATE_LIMITED"
     assert 1 <= error["extensions"]["retryAfterSeconds"] <= 60
     assert body["extensions"]["cost"]["budget"]["remaining"] == 0
-
