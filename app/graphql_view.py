@@ -86,13 +86,16 @@ class GraphQLView(GraphQL[Context, None]):
 
     async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
         services = self._services(request)
+        client_address = None if request.client is None else request.client.host
         if isinstance(request, WebSocket):
             # The token arrives later, in connection_init: see on_ws_connect.
-            return Context.for_viewer(services, None)
+            context = Context.for_viewer(services, None)
+            context.client_address = client_address
+            return context
         auth = await authenticate(services, request.headers.get("authorization"))
         context = Context.for_viewer(services, auth.viewer)
         context.session, context.auth_error = auth.session, auth.error
-        context.client_address = None if request.client is None else request.client.host
+        context.client_address = client_address
         return context
 
     async def execute_operation(

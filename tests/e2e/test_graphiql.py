@@ -99,7 +99,9 @@ async def test_graphiql_runs_a_query_with_the_token_from_its_headers_editor(
         await page.evaluate(RUN)
         shown = await page.wait_for(RESULT, "the query's result")
 
-        assert json.loads(shown) == {"data": {"viewer": {"username": account.username}}}
+        result = json.loads(shown)
+        assert result["data"] == {"viewer": {"username": account.username}}
+        assert result["extensions"]["cost"]["requested"] == 1  # shown beside the data
         await page.evaluate(SHOW_EXPLORER)
         # The explorer lists the root fields once GraphiQL has introspected the schema.
         await page.wait_for(f"{EXPLORER_TEXT}.includes('searchUsers')", "the explorer's fields")
