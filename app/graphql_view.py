@@ -127,7 +127,7 @@ class GraphQLView(GraphQL[Context, None]):
             )
             if execution in done:
                 return execution.result()
-            if _is_mutation(request_data):
+            if await _is_mutation(request, request_data):
                 return await execution
             execution.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -143,7 +143,7 @@ class GraphQLView(GraphQL[Context, None]):
         finally:
             # Also when this request itself is cancelled (the server shutting down).
             disconnect.cancel()
-            if not execution.done() and not _is_mutation(request_data):
+            if not execution.done() and not await _is_mutation(request, request_data):
                 execution.cancel()
 
     async def on_ws_connect(self, context: Context) -> None:
@@ -233,15 +233,18 @@ async def _client_gone(request: Request) -> None:
         pass
 
 
-def _is_mutation(request_data: GraphQLRequestData | list[GraphQLRequestData]) -> bool:
-    """Whether any operation of the request is a mutation. Parses the document again, but
-    only for a request already past its deadline; a document without text (a persisted
-    query's hash alone) or one that does not parse counts as a query."""
+async def _is_mutation(
+    request: Request, request_data: GraphQLRequestData | list[GraphQLRequestData]
+) -> bool:
+    """Whether any operation of the request is a mutation. Parses the document again (a
+    persisted query's hash is looked up first, as execution did), but only for a request
+    already past its deadline; a document that cannot be found or parsed counts as a query."""
     for data in request_data if isinstance(request_data, list) else [request_data]:
-        if not data.query:
+        resolved = await persisted_queries(request).resolve_request(data)
+        if isinstance(resolved, PreExecutionError) or not resolved.query:
             continue
         try:
-            operation = get_operation_ast(parse(data.query), data.operation_name)
+            operation = get_operation_ast(parse(resolved.query), resolved.operation_name)
         except GraphQLError:
             continue
         if operation is not None and operation.operation is OperationType.MUTATION:

@@ -21,6 +21,7 @@ from storage.cost_budget import budget_key
 from tests.client import Account, GraphQLClient
 from tests.conftest import make_settings, serve
 from tests.follower_graph import WORST_ACCEPTED_QUERY, make_follower_graph
+from tests.persisted import persisted_body, sha256
 from tests.servers import RedisProcess, app_server, free_port
 
 # Shorter than the Redis client's 2 s socket timeout, so a paused Redis stalls reads
@@ -93,6 +94,36 @@ async def test_a_query_past_its_deadline_is_stopped_with_timeout(
     [error] = body["errors"]
     assert error["extensions"]["code"] == "TIMEOUT"
     assert "0.5 s deadline" in error["message"]
+
+
+SIGN_UP = """mutation ($u: String!, $e: String!) {
+  signUp(input: {username: $u, email: $e, password: "a long enough password"}) {
+    user { username } errors { code } } }"""
+
+
+@pytest.mark.parametrize("sent_as", ["document", "persisted hash"])
+async def test_a_mutation_past_its_deadline_runs_to_its_end(
+    paused_redis_app: str, redis_process: RedisProcess, sent_as: str
+) -> None:
+    # Given a mutation the server knows (a persisted one by its hash alone, as trusted
+    # documents send every operation), and a Redis that stalls past the deadline
+    username = f"late_{sent_as[0]}_{os.getpid()}"
+    async with httpx.AsyncClient(base_url=paused_redis_app, timeout=30) as http:
+        variables = {"u": username, "e": f"{username}@example.com"}
+        body = {"query": SIGN_UP, "variables": variables}
+        if sent_as == "persisted hash":
+            registered = persisted_body(sha256(SIGN_UP), SIGN_UP) | {
+                "variables": {"u": "x", "e": "x"}
+            }
+            assert (await http.post("/graphql", json=registered)).status_code == 200
+            body = persisted_body(sha256(SIGN_UP)) | {"variables": variables}
+        await pause(redis_process.url, REDIS_PAUSE_MS)
+
+        # When it is sent
+        answer = (await http.post("/graphql", json=body)).json()
+
+    # Then it is not stopped halfway: the account exists and the client gets it
+    assert answer["data"]["signUp"]["user"] == {"username": username}, answer
 
 
 async def cached_user_keys(store: redis.asyncio.Redis, user_id: int) -> list[bytes | str]:
