@@ -22,7 +22,6 @@ from app.trusted.manifest import load_contract_documents
 from jobs.supervisor import Supervisor
 from jobs.worker import FanoutWorker, consumer_name
 from schema import build_schema
-from schema.cost_limiter import CostPolicy
 from storage.persisted_query import PersistedQueryStore
 from storage.trusted_document import TrustedDocumentStore
 
@@ -68,8 +67,7 @@ def create_app(settings: Settings, *, demo_users: int = 0) -> Starlette:
                     await worker
 
     graphiql_enabled = not settings.is_production
-    cost = CostPolicy(budget_per_minute=settings.cost_budget_per_minute)
-    schema = build_schema(mask_errors=settings.is_production, cost=cost)
+    schema = build_schema(mask_errors=settings.is_production)
     view = GraphQLView(
         schema,
         graphiql_html=graphiql_html(GRAPHQL_PATH) if graphiql_enabled else None,

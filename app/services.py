@@ -16,6 +16,7 @@ from jobs.context import JobServices
 from media.decode_slots import DecodeSlots, default_decode_slots
 from ranking.ranker import InProcessRanker
 from resolvers.context import Services
+from storage.cost_budget import CostBudget
 from storage.ids import IdGenerator
 from storage.mongo import Database, open_database, ping
 from storage.objects import LocalObjectStorage, ObjectStorage, open_s3_storage
@@ -96,6 +97,7 @@ async def open_runtime(settings: Settings) -> AsyncIterator[Runtime]:
                 b"cursors|" + settings.secret_key.get_secret_value().encode()
             ).digest(),
             decode_slots=decode_slots,
+            cost_budget=CostBudget(redis, settings.cost_budget_per_minute),
         )
         yield Runtime(
             services=services,

@@ -12,6 +12,7 @@ from argon2 import PasswordHasher
 from loaders import Loaders
 from media.decode_slots import DecodeSlots
 from ranking.ranker import Ranker
+from storage.cost_budget import CostBudget
 from storage.ids import IdGenerator
 from storage.objects import ObjectStorage
 from storage.rate_limit import RateLimiter
@@ -45,6 +46,7 @@ class Services:
     cursor_secret: bytes  # signs cursors that must not be forged or shared between viewers
     # The process's bound on concurrent image decodes, shared by every request.
     decode_slots: DecodeSlots
+    cost_budget: CostBudget  # query cost points each viewer may spend a minute
     clock: Callable[[], datetime] = utc_now
 
 

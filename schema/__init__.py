@@ -19,7 +19,7 @@ from strawberry.extensions.query_depth_limiter import create_validator as depth_
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
-from schema.cost_limiter import CostPolicy, QueryCostLimiter
+from schema.cost_limiter import QueryCostLimiter
 from schema.expansion import ExpandedSizeLimiter
 from schema.mutation import Mutation
 from schema.query import Query
@@ -47,7 +47,7 @@ def _is_internal(error: GraphQLError) -> bool:
     return error.path is not None and not isinstance(error.original_error, GraphQLError)
 
 
-def _extensions(mask_errors: bool, cost: CostPolicy) -> list[Callable[[], SchemaExtension]]:
+def _extensions(mask_errors: bool) -> list[Callable[[], SchemaExtension]]:
     # Validation rules are classes made here, once: a limiter built per request would be a
     # new class every time and defeat ValidationCache, which keys on the rule classes.
     rules: list[type[ASTValidationRule]] = [
@@ -61,7 +61,7 @@ def _extensions(mask_errors: bool, cost: CostPolicy) -> list[Callable[[], Schema
         # Before ValidationCache, whose hook validates: a fragment bomb never reaches it.
         ExpandedSizeLimiter,
         lambda: ValidationCache(maxsize=DOCUMENT_CACHE_SIZE),
-        lambda: QueryCostLimiter(cost),
+        QueryCostLimiter,
     ]
     if mask_errors:
         extensions.append(
@@ -81,11 +81,11 @@ class PictographSchema(strawberry.Schema):
         )
 
 
-def build_schema(*, mask_errors: bool, cost: CostPolicy | None = None) -> strawberry.Schema:
+def build_schema(*, mask_errors: bool) -> strawberry.Schema:
     return PictographSchema(
         query=Query,
         mutation=Mutation,
         types=[User, Post, Comment],
-        extensions=_extensions(mask_errors, cost or CostPolicy()),
+        extensions=_extensions(mask_errors),
         config=StrawberryConfig(auto_camel_case=True),
     )

@@ -4,25 +4,15 @@ any resolver runs, and reported in every response's `extensions.cost`."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from typing import Any
 
 from strawberry.extensions import SchemaExtension
 
 from resolvers.context import Context
 from resolvers.errors import QueryTooCostly, RateLimited
-from schema.cost import COST_BUDGET_PER_MINUTE, MAX_QUERY_COST, query_cost
-from storage.cost_budget import CostBudget
+from schema.cost import MAX_QUERY_COST, query_cost
 
 COST_EXTENSION = "cost"
-
-
-@dataclass(frozen=True, slots=True)
-class CostPolicy:
-    """Built once with the schema; each request's extension reads it."""
-
-    limit: int = MAX_QUERY_COST
-    budget_per_minute: int = COST_BUDGET_PER_MINUTE
 
 
 def budget_subject(context: Context) -> str:
@@ -33,10 +23,9 @@ def budget_subject(context: Context) -> str:
 
 
 class QueryCostLimiter(SchemaExtension):
-    def __init__(self, policy: CostPolicy) -> None:
+    def __init__(self) -> None:
         super().__init__()
-        self._policy = policy
-        self._report: dict[str, Any] = {"requested": 0, "limit": policy.limit}
+        self._report: dict[str, Any] = {"requested": 0, "limit": MAX_QUERY_COST}
 
     async def on_execute(self) -> AsyncIterator[None]:
         execution = self.execution_context
@@ -48,12 +37,12 @@ class QueryCostLimiter(SchemaExtension):
             execution.variables,
         )
         self._report["requested"] = cost
-        if cost > self._policy.limit:
+        if cost > MAX_QUERY_COST:
             raise QueryTooCostly(
                 f"This request would cost {cost} points; one request may cost at most "
-                f"{self._policy.limit}. Ask for smaller pages or fewer nested lists.",
+                f"{MAX_QUERY_COST}. Ask for smaller pages or fewer nested lists.",
                 cost=cost,
-                limit=self._policy.limit,
+                limit=MAX_QUERY_COST,
             )
         context = execution.context
         if isinstance(context, Context):
@@ -61,18 +50,18 @@ class QueryCostLimiter(SchemaExtension):
         yield
 
     async def _spend(self, context: Context, cost: int) -> None:
-        budget = CostBudget(context.services.redis, self._policy.budget_per_minute)
+        budget = context.services.cost_budget
         spend = await budget.spend(budget_subject(context), cost)
         if spend.remaining is not None:
             self._report["budget"] = {
                 "capacity": budget.capacity,
                 "remaining": spend.remaining,
-                "restoredPerMinute": self._policy.budget_per_minute,
+                "restoredPerMinute": budget.capacity,
             }
         if not spend.allowed:
             raise RateLimited(
                 f"This request costs {cost} points and the budget has {spend.remaining} "
-                f"left; it refills at {self._policy.budget_per_minute} points a minute.",
+                f"left; it refills at {budget.capacity} points a minute.",
                 retry_after_seconds=spend.retry_after_seconds,
             )
 
