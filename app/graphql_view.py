@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Sequence
+from datetime import timedelta
 from typing import Any
 
 import orjson
@@ -19,11 +21,13 @@ from strawberry.http.base import BaseRequestProtocol
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types.execution import ExecutionResult, PreExecutionError
 
+from app.client_address import IPNetwork, client_address
 from app.persisted_queries import (
     REFUSAL_CACHE_CONTROL,
     PersistedQueryTransportWSHandler,
     persisted_queries,
 )
+from app.websocket_sessions import SessionCheckingHandler, UnacknowledgedSockets
 from resolvers.context import Context, Services
 from resolvers.errors import Timeout
 from resolvers.viewer import authenticate
@@ -57,8 +61,13 @@ def prefers_graphql_response_json(accept: str | None) -> bool:
     return 0.0 < quality[GRAPHQL_RESPONSE_JSON] >= quality[JSON]
 
 
+class TransportWSHandler(SessionCheckingHandler, PersistedQueryTransportWSHandler):
+    """graphql-transport-ws: each `subscribe` first checks the session, then picks its
+    document by the persisted-query rule."""
+
+
 class GraphQLView(GraphQL[Context, None]):
-    graphql_transport_ws_handler_class = PersistedQueryTransportWSHandler
+    graphql_transport_ws_handler_class = TransportWSHandler
 
     def __init__(
         self,
@@ -67,6 +76,8 @@ class GraphQLView(GraphQL[Context, None]):
         graphiql_html: str | None,
         allowed_origins: list[str],
         deadline_seconds: float = REQUEST_DEADLINE_SECONDS,
+        connection_init_timeout: timedelta,
+        trusted_proxies: Sequence[IPNetwork] = (),
     ) -> None:
         super().__init__(
             schema,
@@ -75,27 +86,33 @@ class GraphQLView(GraphQL[Context, None]):
             # unmaintained and has no way to report a rejected connection_init.
             subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
             allowed_origins=allowed_origins,
+            connection_init_wait_timeout=connection_init_timeout,
         )
         self._graphiql_html = graphiql_html
         self._deadline_seconds = deadline_seconds
+        self._trusted_proxies = trusted_proxies
+        self.unacknowledged_sockets = UnacknowledgedSockets()
 
     @staticmethod
     def _services(request: Request | WebSocket) -> Services:
         services: Services = request.app.state.services
         return services
 
+    def _client_address(self, request: Request | WebSocket) -> str:
+        peer = None if request.client is None else request.client.host
+        forwarded_for = request.headers.getlist("x-forwarded-for")
+        return client_address(peer, forwarded_for, self._trusted_proxies)
+
     async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
         services = self._services(request)
-        client_address = None if request.client is None else request.client.host
         if isinstance(request, WebSocket):
             # The token arrives later, in connection_init: see on_ws_connect.
             context = Context.for_viewer(services, None)
-            context.client_address = client_address
-            return context
-        auth = await authenticate(services, request.headers.get("authorization"))
-        context = Context.for_viewer(services, auth.viewer)
-        context.session, context.auth_error = auth.session, auth.error
-        context.client_address = client_address
+        else:
+            auth = await authenticate(services, request.headers.get("authorization"))
+            context = Context.for_viewer(services, auth.viewer)
+            context.session, context.auth_error = auth.session, auth.error
+        context.client_address = self._client_address(request)
         return context
 
     async def execute_operation(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 
 from starlette.applications import Starlette
 from starlette.routing import Mount, Route, WebSocketRoute
@@ -73,6 +74,8 @@ def create_app(settings: Settings, *, demo_users: int = 0) -> Starlette:
         graphiql_html=graphiql_html(GRAPHQL_PATH) if graphiql_enabled else None,
         allowed_origins=settings.allowed_origins,
         deadline_seconds=settings.request_deadline_seconds,
+        connection_init_timeout=timedelta(seconds=settings.connection_init_timeout_seconds),
+        trusted_proxies=settings.trusted_proxy_networks,
     )
     routes = [
         Route("/healthz", healthz),
@@ -84,4 +87,6 @@ def create_app(settings: Settings, *, demo_users: int = 0) -> Starlette:
         routes.extend(media_routes())
     if graphiql_enabled:
         routes.append(Mount("/graphiql", graphiql_static_app()))
-    return Starlette(routes=routes, lifespan=lifespan)
+    app = Starlette(routes=routes, lifespan=lifespan)
+    app.state.settings = settings  # read by whatever serves the app (app/server.py)
+    return app

@@ -88,6 +88,7 @@ async def open_runtime(settings: Settings) -> AsyncIterator[Runtime]:
             passwords=passwords,
             dummy_password_hash=passwords.hash("never anyone's password"),
             rate_limiter=RateLimiter(redis),
+            rate_limits=settings.rate_limits,
             objects=objects,
             session_lifetime=settings.session_lifetime,
             media_base_url=settings.resolved_media_base_url,

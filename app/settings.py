@@ -6,19 +6,29 @@ nothing running; production refuses embedded backends and the default secret.
 
 from __future__ import annotations
 
+import ipaddress
 from datetime import timedelta
 from enum import StrEnum
 from typing import Self
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from app.graphql_view import REQUEST_DEADLINE_SECONDS
+from resolvers.rate_limits import RateLimits
 from schema.cost import COST_BUDGET_PER_MINUTE
 from storage.stores import DEFAULT_FEED_INACTIVE_AFTER
 
 DEVELOPMENT_SECRET_KEY = "development-only-secret-key-change-me"
 DEFAULT_PORT = 8000
+# Receiving one request's headers: a phone on a bad network sends them in well under a
+# second; a slowloris client never finishes (as Apache's mod_reqtimeout, header=10-20).
+REQUEST_HEADERS_TIMEOUT_SECONDS = 10.0
+# Receiving its body, extended by the protocol for every chunk that arrives at a fair rate
+# (see app/http_protocol.py), so a large embedded upload on a slow link still makes it.
+REQUEST_BODY_TIMEOUT_SECONDS = 20.0
+# graphql-transport-ws: a client sends connection_init right after the handshake.
+CONNECTION_INIT_TIMEOUT_SECONDS = 10.0
 
 
 class Environment(StrEnum):
@@ -88,6 +98,31 @@ class Settings(BaseSettings):
         description="Run only the contract's operations and registered persisted-query "
         "manifests; unset: on in production, off in development.",
     )
+    trusted_proxies: list[str] = Field(
+        default_factory=list,
+        description="Addresses or CIDR networks of the reverse proxies in front; only a "
+        "request from one of them has its X-Forwarded-For believed.",
+    )
+    request_headers_timeout_seconds: float = Field(default=REQUEST_HEADERS_TIMEOUT_SECONDS, gt=0)
+    request_body_timeout_seconds: float = Field(default=REQUEST_BODY_TIMEOUT_SECONDS, gt=0)
+    connection_init_timeout_seconds: float = Field(default=CONNECTION_INIT_TIMEOUT_SECONDS, gt=0)
+    rate_limits: RateLimits = Field(
+        default_factory=RateLimits, description="Abuse limits (resolvers/rate_limits.py)."
+    )
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _trusted_proxies_are_networks(cls, proxies: list[str]) -> list[str]:
+        for proxy in proxies:
+            try:
+                ipaddress.ip_network(proxy.strip(), strict=False)
+            except ValueError as error:
+                raise ValueError(f"not an address or CIDR network: {proxy!r}") from error
+        return proxies
+
+    @property
+    def trusted_proxy_networks(self) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
+        return [ipaddress.ip_network(proxy.strip(), strict=False) for proxy in self.trusted_proxies]
 
     @property
     def is_production(self) -> bool:

@@ -17,6 +17,7 @@ from resolvers.context import Context
 from resolvers.errors import ErrorCode, FieldError, OkResult, RateLimited
 from resolvers.follow import approve_all_requests, reload_user
 from resolvers.media import media_from_uploads
+from resolvers.rate_limits import client_subject
 from resolvers.upload import usable_uploads
 from resolvers.viewer import require_viewer
 from storage.user import EmailTaken, UsernameTaken, UserRecord
@@ -30,8 +31,9 @@ MAX_PASSWORD_LENGTH = 256  # long passphrases welcome; unbounded input would be 
 MAX_DISPLAY_NAME_LENGTH = 64
 MAX_BIO_LENGTH = 150  # as Instagram
 MAX_LOGIN_LENGTH = MAX_EMAIL_LENGTH
-LOGIN_ATTEMPTS_PER_WINDOW = 10  # per account name, then RATE_LIMITED until the window ends
-LOGIN_WINDOW_SECONDS = 15 * 60
+# The rate-limit actions of log-ins (their limits: resolvers/rate_limits.py).
+LOGIN_ACCOUNT_ACTION = "login:account"
+LOGIN_CLIENT_ACTION = "login:client"
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,17 +135,11 @@ async def log_in(context: Context, login: str, password: str) -> AuthResult:
         )
     if len(password) > MAX_PASSWORD_LENGTH:
         return AuthResult(errors=[_invalid_credentials()])
-    hit = await services.rate_limiter.hit(
-        f"login:{login.lower()}",
-        limit=LOGIN_ATTEMPTS_PER_WINDOW,
-        window_seconds=LOGIN_WINDOW_SECONDS,
-    )
-    if not hit.allowed:
-        raise RateLimited(
-            "Too many log-in attempts for this account; try again later.",
-            retry_after_seconds=hit.retry_after_seconds,
-        )
     found = await services.stores.users.find_credentials(login)
+    # Per account, whichever of its names is typed; a login naming no account is counted
+    # under the name itself, so probing for accounts is throttled the same way.
+    account = f"account:{found[0].id}" if found else f"login:{login.lower()}"
+    await _admit_log_in(context, account)
     if found is None:
         # Spend the same time as a real check, so timing does not reveal which accounts exist.
         await asyncio.to_thread(_verify, services.passwords, services.dummy_password_hash, password)
@@ -151,11 +147,37 @@ async def log_in(context: Context, login: str, password: str) -> AuthResult:
     user, password_hash = found
     if not await asyncio.to_thread(_verify, services.passwords, password_hash, password):
         return AuthResult(errors=[_invalid_credentials()])
+    # The owner got in: the account's failures are forgotten, and this attempt was none of
+    # the client's.
+    await services.rate_limiter.forgive(LOGIN_ACCOUNT_ACTION, account)
+    await services.rate_limiter.refund(LOGIN_CLIENT_ACTION, client_subject(context))
     if services.passwords.check_needs_rehash(password_hash):
         new_hash = await asyncio.to_thread(services.passwords.hash, password)
         await services.stores.users.set_password_hash(user.id, new_hash)
     token = await _start_session(context, user.id)
     return AuthResult(token=token, user=user)
+
+
+async def _admit_log_in(context: Context, account: str) -> None:
+    """Count this guess for the client address and the account, each under its back-off;
+    RATE_LIMITED while either waits."""
+    services = context.services
+    limits, limiter = services.rate_limits, services.rate_limiter
+    client = client_subject(context)
+    hit = await limiter.attempt(LOGIN_CLIENT_ACTION, client, limits.login_failures_per_client)
+    if not hit.allowed:
+        raise RateLimited(
+            "Too many failed log-ins from this address; try again later.",
+            retry_after_seconds=hit.retry_after_seconds,
+        )
+    hit = await limiter.attempt(LOGIN_ACCOUNT_ACTION, account, limits.login_per_account)
+    if not hit.allowed:
+        # No password was tried, so nothing counts against the client.
+        await limiter.refund(LOGIN_CLIENT_ACTION, client)
+        raise RateLimited(
+            "Too many failed log-ins for this account; try again later.",
+            retry_after_seconds=hit.retry_after_seconds,
+        )
 
 
 async def log_out(context: Context) -> OkResult:

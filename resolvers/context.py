@@ -12,6 +12,7 @@ from argon2 import PasswordHasher
 from loaders import Loaders
 from media.decode_slots import DecodeSlots
 from ranking.ranker import Ranker
+from resolvers.rate_limits import RateLimits
 from storage.cost_budget import CostBudget
 from storage.ids import IdGenerator
 from storage.objects import ObjectStorage
@@ -37,6 +38,7 @@ class Services:
     # Verified against when a login names no account, so both cases take the same time.
     dummy_password_hash: str
     rate_limiter: RateLimiter
+    rate_limits: RateLimits
     objects: ObjectStorage
     session_lifetime: timedelta
     media_base_url: str
@@ -61,8 +63,9 @@ class Context:
     session: SessionRecord | None = None
     # Why a presented token was refused; reported to fields that need a viewer.
     auth_error: str | None = None
-    # The peer's address: whose budget an anonymous request spends.
-    client_address: str | None = None
+    # Who sent the request, as rate limits count it: the peer's address, or the one a
+    # trusted proxy forwarded (see app/client_address.py).
+    client_address: str = "unknown"
     # The graphql-transport-ws connection_init payload, set by strawberry.
     connection_params: dict[str, Any] | None = field(default=None)
 

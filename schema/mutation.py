@@ -5,6 +5,7 @@ from __future__ import annotations
 import strawberry
 
 from resolvers import account, block, comment, follow, like, post, upload
+from schema.rate_limits import rate_limited
 from schema.types.account import AuthPayload, LogInInput, SignUpInput
 from schema.types.comment import AddCommentInput, CommentPayload
 from schema.types.common import DeletePayload, Info, OkPayload, UserError
@@ -14,6 +15,7 @@ from schema.types.upload import CreateUploadInput, CreateUploadPayload
 from schema.types.user import UpdateProfileInput, User, UserPayload
 
 
+@rate_limited
 @strawberry.type
 class Mutation:
     @strawberry.mutation(description="Create an account and sign in to it.")

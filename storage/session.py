@@ -68,5 +68,12 @@ class SessionStore:
             expires_at=document["expires_at"],
         )
 
+    async def is_active(self, token_hash: str, *, now: datetime) -> bool:
+        """Whether the session is neither revoked nor expired (one indexed read, by _id)."""
+        document = await self._sessions.find_one(
+            {"_id": token_hash, "expires_at": {"$gt": now}}, projection={"_id": True}
+        )
+        return document is not None
+
     async def revoke(self, token_hash: str) -> None:
         await self._sessions.delete_one({"_id": token_hash})

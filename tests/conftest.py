@@ -16,6 +16,8 @@ from app.main import create_app
 from app.services import Runtime, open_runtime
 from app.settings import Settings
 from resolvers.context import Services
+from resolvers.rate_limits import LOGIN_PER_ACCOUNT, MutationLimit, RateLimits
+from storage.rate_limit import BackOff, Window
 from storage.user import UserRecord
 from tests.client import GraphQLClient
 from tests.servers import (
@@ -34,6 +36,19 @@ S3_BUCKET = "pictograph-test-media"
 # feeds at read time instead of fanned out.
 TEST_FANOUT_MAX_FOLLOWERS = 5
 EMBEDDED_DEMO_USERS = 8  # the demo login among a few others: seeded in about two seconds
+# Every test talks from 127.0.0.1 to servers sharing one Redis, so per-address limits would
+# count the whole suite as one client: test servers allow that client plenty (each account
+# keeps the real log-in back-off). tests/integration/test_abuse_limits.py tests the limits
+# themselves on servers of their own.
+_UNLIMITED = Window(attempts=1_000_000, seconds=60)
+SUITE_RATE_LIMITS = RateLimits(
+    mutation=MutationLimit(per_client=_UNLIMITED, per_viewer=_UNLIMITED),
+    mutation_overrides={},
+    login_per_account=LOGIN_PER_ACCOUNT,
+    login_failures_per_client=BackOff(
+        free_failures=1_000_000, first_delay_seconds=1, max_delay_seconds=1, memory_seconds=60
+    ),
+)
 
 
 @pytest.fixture(scope="session")
@@ -68,6 +83,7 @@ def make_settings(redis_url: str | None, **overrides: object) -> Settings:
         "mongodb_url": os.environ.get(TEST_MONGODB_URL_VARIABLE),
         # A database per run, so runs against a shared MongoDB never see each other's data.
         "mongodb_database": f"pictograph_test_{uuid.uuid4().hex[:12]}",
+        "rate_limits": SUITE_RATE_LIMITS,
         **overrides,
     }
     return Settings.model_validate(values)
@@ -164,6 +180,7 @@ async def embedded(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Em
         redis_url=None,
         s3_endpoint_url=None,
         fanout_in_server=None,
+        rate_limits=SUITE_RATE_LIMITS,
     )
     app = create_app(settings, demo_users=EMBEDDED_DEMO_USERS)
     async with (

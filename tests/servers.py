@@ -22,7 +22,9 @@ import pytest
 import redis
 import uvicorn
 from botocore.exceptions import EndpointConnectionError
-from starlette.types import ASGIApp
+from starlette.applications import Starlette
+
+from app.server import uvicorn_config
 
 STARTUP_TIMEOUT_SECONDS = 20
 
@@ -149,11 +151,11 @@ def public_media_policy(bucket: str) -> dict[str, object]:
 
 
 @asynccontextmanager
-async def app_server(app: ASGIApp, port: int) -> AsyncIterator[str]:
-    """Serve `app` with uvicorn in this event loop on `port`; yields its base URL."""
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
-    )
+async def app_server(app: Starlette, port: int) -> AsyncIterator[str]:
+    """Serve `app` (from create_app) with uvicorn in this event loop on `port`, configured
+    as `pictograph serve` does; yields its base URL."""
+    settings = app.state.settings.model_copy(update={"host": "127.0.0.1", "port": port})
+    server = uvicorn.Server(uvicorn_config(app, settings, log_level="warning"))
     task = asyncio.create_task(server.serve())
     deadline = time.monotonic() + STARTUP_TIMEOUT_SECONDS
     while not server.started:

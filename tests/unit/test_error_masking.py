@@ -5,9 +5,12 @@ from __future__ import annotations
 from types import SimpleNamespace
 from typing import Any
 
+import fakeredis
 import pytest
 
+from resolvers.rate_limits import RateLimits
 from schema import INTERNAL_ERROR_MESSAGE, build_schema
+from storage.rate_limit import RateLimiter
 
 
 class BrokenUsers:
@@ -16,8 +19,15 @@ class BrokenUsers:
 
 
 def context(viewer: Any = None) -> Any:
-    services = SimpleNamespace(stores=SimpleNamespace(users=BrokenUsers()))
-    return SimpleNamespace(services=services, viewer=viewer, auth_error=None)
+    services = SimpleNamespace(
+        stores=SimpleNamespace(users=BrokenUsers()),
+        # Every mutation is counted first (schema/rate_limits.py), in an embedded Redis here.
+        rate_limiter=RateLimiter(fakeredis.FakeAsyncRedis()),
+        rate_limits=RateLimits(),
+    )
+    return SimpleNamespace(
+        services=services, viewer=viewer, auth_error=None, client_address="unit-test"
+    )
 
 
 async def test_an_internal_error_is_masked_in_production() -> None:
