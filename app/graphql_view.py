@@ -11,8 +11,9 @@ from typing import Any
 import orjson
 from cross_web import AsyncHTTPRequestAdapter
 from graphql import GraphQLError, OperationType, get_operation_ast, parse
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import HTMLResponse, Response
+from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
@@ -92,6 +93,12 @@ class GraphQLView(GraphQL[Context, None]):
         self._deadline_seconds = deadline_seconds
         self._trusted_proxies = trusted_proxies
         self.unacknowledged_sockets = UnacknowledgedSockets()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        # A client gone before its body arrived (or cut off for sending it too slowly) is
+        # owed no answer, and is no error of ours to log.
+        with contextlib.suppress(ClientDisconnect):
+            await super().__call__(scope, receive, send)
 
     @staticmethod
     def _services(request: Request | WebSocket) -> Services:

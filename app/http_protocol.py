@@ -22,6 +22,10 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 # slower than 500 bytes a second is cut off, as Apache's mod_reqtimeout default does.
 BODY_MIN_BYTES_PER_SECOND = 500.0
 _TIMEOUT_RESPONSE_BODY = b"The request was not received in time.\n"
+# After the 408, what the client still sends is read and dropped for this long before the
+# connection closes: closing with unread data would reset it and could lose the 408 before
+# the client reads it (nginx's lingering close does the same, for up to 5 s).
+LINGER_SECONDS = 2.0
 
 
 class ReceiptDeadlineProtocol(HttpToolsProtocol):
@@ -33,6 +37,11 @@ class ReceiptDeadlineProtocol(HttpToolsProtocol):
 
     _receipt_timer: asyncio.TimerHandle | None = None
     _receipt_deadline = 0.0
+    _lingering = False
+
+    def data_received(self, data: bytes) -> None:
+        if not self._lingering:
+            super().data_received(data)
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
@@ -94,9 +103,14 @@ class ReceiptDeadlineProtocol(HttpToolsProtocol):
             # The application awaiting the body is told the client is gone.
             cycle.disconnected = True
             cycle.message_event.set()
-        if not (receiving_body and cycle.response_started):
-            self._send_408()
-        self.transport.close()
+        if receiving_body and cycle.response_started:
+            self.transport.close()  # the application is answering: its answer is cut short
+            return
+        self._send_408()
+        self._lingering = True
+        if self.transport.can_write_eof():
+            self.transport.write_eof()
+        self.loop.call_later(LINGER_SECONDS, self.transport.close)
 
     def _send_408(self) -> None:
         head = [b"HTTP/1.1 408 Request Timeout\r\n"]
