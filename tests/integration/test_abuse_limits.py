@@ -197,9 +197,9 @@ async def test_any_mutation_is_limited_per_client_address_alias_by_alias(tmp_pat
         )
         body = await graphql.execute(f"mutation {{ {aliases} }}", token=account.token)
         # Then the fourth is throttled, at its own path
-        assert [(error["path"], error["extensions"]["code"]) for error in body.get("errors", [])] == [
-            (["d"], "RATE_LIMITED")
-        ]
+        assert [
+            (error["path"], error["extensions"]["code"]) for error in body.get("errors", [])
+        ] == [(["d"], "RATE_LIMITED")]
 
 
 async def forwarded_log_out(graphql: GraphQLClient, forwarded_for: str) -> dict[str, Any]:
