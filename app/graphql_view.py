@@ -9,7 +9,7 @@ from datetime import timedelta
 from typing import Any
 
 import orjson
-from cross_web import AsyncHTTPRequestAdapter
+from cross_web import AsyncHTTPRequestAdapter, HTTPException
 from graphql import GraphQLError, OperationType, get_operation_ast, parse
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import HTMLResponse, Response
@@ -19,9 +19,11 @@ from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
 from strawberry.http.base import BaseRequestProtocol
+from strawberry.http.parse_content_type import parse_content_type
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types.execution import ExecutionResult, PreExecutionError
 
+from app import request_limits
 from app.client_address import IPNetwork, client_address
 from app.persisted_queries import (
     REFUSAL_CACHE_CONTROL,
@@ -69,6 +71,7 @@ class TransportWSHandler(SessionCheckingHandler, PersistedQueryTransportWSHandle
 
 class GraphQLView(GraphQL[Context, None]):
     graphql_transport_ws_handler_class = TransportWSHandler
+    request_adapter_class = request_limits.BoundedBodyRequestAdapter
 
     def __init__(
         self,
@@ -238,6 +241,23 @@ class GraphQLView(GraphQL[Context, None]):
             if isinstance(response_data, dict) and "data" not in response_data:
                 response.status_code = 400  # a request error: see process_result
         return response
+
+    async def parse_http_body(self, request: AsyncHTTPRequestAdapter) -> GraphQLRequestData:
+        """As strawberry's, with the limits and shape checks of app/request_limits.py (and
+        no multipart or streaming transports, which this endpoint does not offer)."""
+        content_type, _ = parse_content_type(request.content_type or "")
+        if request.method == "GET":
+            query_string: bytes = request.url.partition("?")[2].encode()
+            request_limits.check_query_string(query_string)
+            data: object = self.parse_query_params(request.query_params)
+        elif "application/json" in content_type:
+            data = self.parse_json(await request.get_body())
+        else:
+            raise HTTPException(400, "Unsupported content type")
+        return request_limits.graphql_request(data)
+
+    def decode_json(self, data: str | bytes) -> object:
+        return request_limits.decode_json(data)
 
     def encode_json(self, data: object) -> str:
         # A str, not bytes: strawberry sends bytes over WebSockets as binary frames, which

@@ -68,7 +68,12 @@ def create_app(settings: Settings, *, demo_users: int = 0) -> Starlette:
                     await worker
 
     graphiql_enabled = not settings.is_production
-    schema = build_schema(mask_errors=settings.is_production)
+    schema = build_schema(
+        mask_errors=settings.is_production,
+        # The hints spell out the schema as introspection does: both or neither.
+        introspection=settings.introspection_enabled,
+        suggestions=settings.introspection_enabled,
+    )
     view = GraphQLView(
         schema,
         graphiql_html=graphiql_html(GRAPHQL_PATH) if graphiql_enabled else None,

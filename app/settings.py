@@ -98,6 +98,11 @@ class Settings(BaseSettings):
         description="Run only the contract's operations and registered persisted-query "
         "manifests; unset: on in production, off in development.",
     )
+    introspection: bool | None = Field(
+        default=None,
+        description='Answer introspection (__schema, __type) and give "Did you mean" hints; '
+        "unset: only in development (an internal production deployment may turn it on).",
+    )
     trusted_proxies: list[str] = Field(
         default_factory=list,
         description="Addresses or CIDR networks of the reverse proxies in front; only a "
@@ -127,6 +132,10 @@ class Settings(BaseSettings):
     @property
     def is_production(self) -> bool:
         return self.environment is Environment.PRODUCTION
+
+    @property
+    def introspection_enabled(self) -> bool:
+        return not self.is_production if self.introspection is None else self.introspection
 
     @property
     def base_url(self) -> str:

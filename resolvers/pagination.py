@@ -7,6 +7,7 @@ import base64
 import binascii
 import hashlib
 import hmac
+import re
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Generic, TypeVar
@@ -18,6 +19,9 @@ MAX_PAGE_SIZE = 100  # as GitHub's GraphQL API: bounds the work one request can 
 CURSOR_PREFIX = "k:"  # versions the cursor format
 CURSOR_MAC_BYTES = 12  # 96 bits: unforgeable, and cursors stay short
 FILL_ROUNDS = 4  # reads of more rows when hiding some left a page short: bounds the work
+MAX_KEY = (1 << 63) - 1  # keys are ids or positions: signed 64-bit in MongoDB
+# ASCII digits only: str.isdigit() also accepts "²" and other digits int() refuses.
+KEY_PATTERN = re.compile(r"[0-9]{1,19}")
 
 RowT = TypeVar("RowT")
 NodeT = TypeVar("NodeT")
@@ -51,14 +55,26 @@ def decode_cursor(cursor: str | None) -> int | None:
     """The key `cursor` stands for; None for the first page; BAD_USER_INPUT when malformed."""
     if cursor is None:
         return None
+    text = _cursor_text(cursor)
+    key = text.removeprefix(CURSOR_PREFIX)
+    if key == text:
+        raise BadUserInput("`after` is not a valid cursor.")
+    return _key(key)
+
+
+def _cursor_text(cursor: str) -> str:
     try:
-        text = base64.urlsafe_b64decode(cursor.encode("ascii")).decode()
+        return base64.urlsafe_b64decode(cursor.encode("ascii")).decode()
     except (binascii.Error, UnicodeError, ValueError):
         raise BadUserInput("`after` is not a valid cursor.") from None
-    key = text.removeprefix(CURSOR_PREFIX)
-    if key == text or not key.isdigit():
+
+
+def _key(text: str) -> int:
+    """The key `text` spells, or BAD_USER_INPUT: never int()'s ValueError or a key that
+    MongoDB cannot hold."""
+    if KEY_PATTERN.fullmatch(text) is None or int(text) > MAX_KEY:
         raise BadUserInput("`after` is not a valid cursor.")
-    return int(key)
+    return int(text)
 
 
 def keyset_page(rows: Sequence[RowT], size: int, key: Callable[[RowT], int]) -> Page[RowT]:
@@ -118,17 +134,14 @@ def encode_signed_cursor(secret: bytes, scope: str, values: list[int]) -> str:
 
 
 def decode_signed_cursor(secret: bytes, scope: str, cursor: str, count: int) -> list[int]:
-    try:
-        text = base64.urlsafe_b64decode(cursor.encode("ascii")).decode()
-    except (binascii.Error, UnicodeError, ValueError):
-        raise BadUserInput("`after` is not a valid cursor.") from None
-    payload, _, mac = text.rpartition(".")
-    if not hmac.compare_digest(mac, _mac(secret, scope, payload)):
+    payload, _, mac = _cursor_text(cursor).rpartition(".")
+    # compare_digest takes str only when both are ASCII; bytes always.
+    if not hmac.compare_digest(mac.encode(), _mac(secret, scope, payload).encode()):
         raise BadUserInput("`after` is not a cursor of this list for this viewer.")
     values = payload.split(".")
-    if len(values) != count or not all(value.isdigit() for value in values):
+    if len(values) != count:
         raise BadUserInput("`after` is not a valid cursor.")
-    return [int(value) for value in values]
+    return [_key(value) for value in values]
 
 
 def _mac(secret: bytes, scope: str, payload: str) -> str:

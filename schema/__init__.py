@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import strawberry
-from graphql import ASTValidationRule, GraphQLError
+from graphql import ASTValidationRule, GraphQLError, NoSchemaIntrospectionCustomRule
 from strawberry.extensions import (
     AddValidationRules,
     MaskErrors,
     MaxTokensLimiter,
-    ParserCache,
     SchemaExtension,
-    ValidationCache,
 )
 from strawberry.extensions.max_aliases import create_validator as max_aliases_rule
 from strawberry.extensions.query_depth_limiter import create_validator as depth_rule
@@ -21,6 +20,8 @@ from strawberry.types import ExecutionContext
 
 from schema.cost_limiter import QueryCostLimiter
 from schema.expansion import ExpandedSizeLimiter
+from schema.documents import CachedParsing, CachedValidation, DocumentCache
+from schema.input_bounds import InputBounds
 from schema.mutation import Mutation
 from schema.query import Query
 from schema.types.comment import Comment
@@ -32,9 +33,6 @@ from schema.types.user import User
 MAX_QUERY_DEPTH = 10
 MAX_ALIASES = 30  # aliases let one request repeat a costly field; clients need a handful
 MAX_TOKENS = 3_000  # the longest contract operation with its fragments is ~300 tokens
-# Distinct documents remembered by the parser and validator; clients send a fixed set.
-DOCUMENT_CACHE_SIZE = 1_000
-
 INTERNAL_ERROR_MESSAGE = "Internal server error."
 
 
@@ -47,21 +45,28 @@ def _is_internal(error: GraphQLError) -> bool:
     return error.path is not None and not isinstance(error.original_error, GraphQLError)
 
 
-def _extensions(mask_errors: bool) -> list[Callable[[], SchemaExtension]]:
+def _extensions(
+    *, mask_errors: bool, introspection: bool, suggestions: bool
+) -> list[Callable[[], SchemaExtension]]:
     # Validation rules are classes made here, once: a limiter built per request would be a
-    # new class every time and defeat ValidationCache, which keys on the rule classes.
+    # new class every time and defeat the validation cache, which keys on the rule classes.
     rules: list[type[ASTValidationRule]] = [
         depth_rule(MAX_QUERY_DEPTH, None),
         max_aliases_rule(MAX_ALIASES),
     ]
+    if not introspection:
+        rules.append(NoSchemaIntrospectionCustomRule)  # __schema and __type; __typename stays
+    # One per schema, shared by the extensions built for every request.
+    documents = DocumentCache()
     extensions: list[Callable[[], SchemaExtension]] = [
         lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
-        lambda: ParserCache(maxsize=DOCUMENT_CACHE_SIZE),
+        lambda: CachedParsing(documents),
         lambda: AddValidationRules(rules),
-        # Before ValidationCache, whose hook validates: a fragment bomb never reaches it.
+        # Before the validation, whose hook validates: a fragment bomb never reaches it.
         ExpandedSizeLimiter,
-        lambda: ValidationCache(maxsize=DOCUMENT_CACHE_SIZE),
+        lambda: CachedValidation(documents, hide_suggestions=not suggestions),
         QueryCostLimiter,
+        InputBounds,
     ]
     if mask_errors:
         extensions.append(
@@ -71,6 +76,19 @@ def _extensions(mask_errors: bool) -> list[Callable[[], SchemaExtension]]:
 
 
 class PictographSchema(strawberry.Schema):
+    def __init__(self, *args: Any, suggestions: bool, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.suggestions = suggestions
+
+    def _get_custom_context_kwargs(
+        self, operation_extensions: dict[str, Any] | None = None, *, sync: bool = False
+    ) -> dict[str, Any]:
+        """What strawberry passes to graphql-core's execute(): its `hide_suggestions` keeps
+        "Did you mean" out of the errors of coercing variables (an enum value, an input
+        field) as CachedValidation keeps it out of validation's."""
+        kwargs = super()._get_custom_context_kwargs(operation_extensions, sync=sync)
+        return {**kwargs, "hide_suggestions": not self.suggestions}
+
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
     ) -> None:
@@ -81,11 +99,18 @@ class PictographSchema(strawberry.Schema):
         )
 
 
-def build_schema(*, mask_errors: bool) -> strawberry.Schema:
+def build_schema(
+    *, mask_errors: bool, introspection: bool = True, suggestions: bool = True
+) -> strawberry.Schema:
+    """The schema; production masks internal errors and turns off introspection and the
+    "Did you mean" hints that spell out the schema to whoever probes it (app/main.py)."""
     return PictographSchema(
         query=Query,
         mutation=Mutation,
         types=[User, Post, Comment],
-        extensions=_extensions(mask_errors),
+        extensions=_extensions(
+            mask_errors=mask_errors, introspection=introspection, suggestions=suggestions
+        ),
         config=StrawberryConfig(auto_camel_case=True),
+        suggestions=suggestions,
     )

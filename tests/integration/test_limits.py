@@ -42,7 +42,7 @@ async def test_too_many_aliases_are_refused(graphql: GraphQLClient) -> None:
 
 
 async def test_an_oversized_document_is_refused_by_its_token_count(graphql: GraphQLClient) -> None:
-    fields = " ".join("__typename" for _ in range(3_001))
+    fields = " ".join("a" for _ in range(3_001))  # within the document's character limit
 
     body = await graphql.execute(f"{{ {fields} }}")
 
