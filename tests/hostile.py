@@ -4,6 +4,8 @@
 from __future__ import annotations
 
 import asyncio
+import base64
+import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -39,7 +41,9 @@ async def _post(url: str, content: bytes, headers: dict[str, str] = JSON_HEADERS
         return Answer(response.status_code, response.text)
 
 
-def posting(content: bytes, content_type: str = "application/json") -> Callable[[str], Awaitable[Answer]]:  # fmt: skip
+def posting(
+    content: bytes, content_type: str = "application/json"
+) -> Callable[[str], Awaitable[Answer]]:
     return lambda url: _post(url, content, {"content-type": content_type})
 
 
@@ -112,15 +116,27 @@ def long_query_string(url: str) -> Awaitable[Answer]:
     return _raw_exchange(url, head.encode(), lambda: None)
 
 
+def create_post_literal(upload_count: int) -> str:
+    ids = ",".join(['\\"1\\"'] * upload_count)
+    return f"mutation {{ createPost(input: {{uploadIds: [{ids}]}}) {{ errors {{ code }} }} }}"
+
+
+def _cursor(content: bytes) -> str:
+    return base64.urlsafe_b64encode(content).decode()
+
+
 def _json(document: str, variables: str = "{}") -> bytes:
     return f'{{"query": "{document}", "variables": {variables}}}'.encode()
 
 
 SEARCH = "query ($q: String!) { searchUsers(query: $q) { edges { cursor } } }"
-CREATE_POST = "mutation ($ids: [ID!]!) { createPost(input: {uploadIds: $ids}) { errors { code } } }"  # fmt: skip
+CREATE_POST = "mutation ($ids: [ID!]!) { createPost(input: {uploadIds: $ids}) { errors { code } } }"
 # The account whose posts the cursor shapes page through (see prepare).
 TARGET_USERNAME = "hostile_target"
-USER_POSTS = '{ user(username: \\"%s\\") { posts(after: \\"%%s\\") { edges { cursor } } } }' % TARGET_USERNAME  # fmt: skip
+
+
+def user_posts_after(cursor: str) -> str:
+    return f'{{ user(username: \\"{TARGET_USERNAME}\\") {{ posts(after: \\"{cursor}\\") {{ edges {{ cursor }} }} }} }}'
 
 
 async def prepare(url: str) -> None:
@@ -137,6 +153,7 @@ async def prepare(url: str) -> None:
         )
         response.raise_for_status()
 
+
 HOSTILE_SHAPES: list[HostileShape] = [
     HostileShape("body of 100 MB, declared", declared_huge_body, 413),
     HostileShape("body of 100 MB, chunked", chunked_huge_body, 413),
@@ -150,64 +167,86 @@ HOSTILE_SHAPES: list[HostileShape] = [
     HostileShape("body nested 100,000 deep", posting(b"[" * 100_000), 400),
     HostileShape("body not JSON", posting(b"{query: viewer}"), 400),
     HostileShape("body empty", posting(b""), 400),
-    HostileShape("content type text/plain", posting(b'{"query": "{ viewer { id } }"}', "text/plain"), 400),  # fmt: skip
-    HostileShape("content type form", posting(b"query=%7B%7D", "application/x-www-form-urlencoded"), 400),  # fmt: skip
-    HostileShape("multipart upload (off)", posting(b"--x--\r\n", "multipart/form-data; boundary=x"), 400),  # fmt: skip
+    HostileShape(
+        "content type text/plain", posting(b'{"query": "{ viewer { id } }"}', "text/plain"), 400
+    ),
+    HostileShape(
+        "content type form", posting(b"query=%7B%7D", "application/x-www-form-urlencoded"), 400
+    ),
+    HostileShape(
+        "multipart upload (off)", posting(b"--x--\r\n", "multipart/form-data; boundary=x"), 400
+    ),
     HostileShape("query missing", posting(b'{"variables": {}}'), 400),
     HostileShape("query a number", posting(b'{"query": 1}'), 400),
     HostileShape("query an object", posting(b'{"query": {"a": 1}}'), 400),
-    HostileShape("variables a list", posting(b'{"query": "{ viewer { id } }", "variables": [1]}'), 400),  # fmt: skip
-    HostileShape("variables a string", posting(b'{"query": "{ viewer { id } }", "variables": "{}"}'), 400),  # fmt: skip
-    HostileShape("operationName a number", posting(b'{"query": "{ viewer { id } }", "operationName": 5}'), 400),  # fmt: skip
-    HostileShape("extensions a list", posting(b'{"query": "{ viewer { id } }", "extensions": []}'), 400),  # fmt: skip
-    HostileShape("GET variables not JSON", getting({"query": "{ viewer { id } }", "variables": "{"}), 400),  # fmt: skip
-    HostileShape("GET variables a list", getting({"query": "{ viewer { id } }", "variables": "[]"}), 400),  # fmt: skip
-    HostileShape("GET extensions not JSON", getting({"query": "{ viewer { id } }", "extensions": "x"}), 400),  # fmt: skip
+    HostileShape(
+        "variables a list", posting(b'{"query": "{ viewer { id } }", "variables": [1]}'), 400
+    ),
+    HostileShape(
+        "variables a string", posting(b'{"query": "{ viewer { id } }", "variables": "{}"}'), 400
+    ),
+    HostileShape(
+        "operationName a number",
+        posting(b'{"query": "{ viewer { id } }", "operationName": 5}'),
+        400,
+    ),
+    HostileShape(
+        "extensions a list", posting(b'{"query": "{ viewer { id } }", "extensions": []}'), 400
+    ),
+    HostileShape(
+        "GET variables not JSON", getting({"query": "{ viewer { id } }", "variables": "{"}), 400
+    ),
+    HostileShape(
+        "GET variables a list", getting({"query": "{ viewer { id } }", "variables": "[]"}), 400
+    ),
+    HostileShape(
+        "GET extensions not JSON", getting({"query": "{ viewer { id } }", "extensions": "x"}), 400
+    ),
     HostileShape("GET a mutation", getting({"query": "mutation { logOut { ok } }"}), 400),
     HostileShape("GET query string over the limit", long_query_string, 414),
     HostileShape(
         "variables over the limit",
-        posting(_json(SEARCH, '{"q": "a", "pad": "%s"}' % ("a" * MAX_VARIABLES_BYTES))),
+        posting(_json(SEARCH, f'{{"q": "a", "pad": "{"a" * MAX_VARIABLES_BYTES}"}}')),
         413,
     ),
     HostileShape(
-        "document over the limit (one long string)",
-        posting(_json('{ user(username: \\"%s\\") { id } }' % ("a" * MAX_DOCUMENT_CHARACTERS))),
+        "document over the limit (a long comment)",
+        posting(_json("{ __typename } #" + "a" * MAX_DOCUMENT_CHARACTERS)),
         200,
         "BAD_USER_INPUT",
     ),
     HostileShape(
         "search string over its bound",
-        posting(_json(SEARCH, '{"q": "%s"}' % ("a" * (SEARCH_QUERY_BOUND + 1)))),
+        posting(_json(SEARCH, f'{{"q": "{"a" * (SEARCH_QUERY_BOUND + 1)}"}}')),
         200,
         "BAD_USER_INPUT",
     ),
     HostileShape(
         "list of 10,000 upload ids",
-        posting(_json(CREATE_POST, '{"ids": [%s]}' % ",".join(['"1"'] * 10_000))),
+        posting(_json(CREATE_POST, json.dumps({"ids": ["1"] * 10_000}))),
         200,
         "BAD_USER_INPUT",
     ),
     HostileShape(
         "list one over its bound, in the document",
-        posting(_json("mutation { createPost(input: {uploadIds: [%s]}) { errors { code } } }" % ",".join(['\\"1\\"'] * (LIST_BOUNDS["CreatePostInput.uploadIds"] + 1)))),  # fmt: skip
+        posting(_json(create_post_literal(LIST_BOUNDS["CreatePostInput.uploadIds"] + 1))),
         200,
         "BAD_USER_INPUT",
     ),
     *(
         HostileShape(
             f"cursor {name}",
-            posting(_json(USER_POSTS % cursor)),
+            posting(_json(user_posts_after(cursor))),
             200,
             "BAD_USER_INPUT",
         )
         for name, cursor in [
-            ("of superscript digits", "azrCsg=="),  # base64 of "k:²"
-            ("of 5,000 digits", "azo" + "5" * 5_000),
+            ("of superscript digits", _cursor("k:²".encode())),
+            ("of 200 digits", _cursor(b"k:" + b"5" * 200)),
+            ("over 64 bits", _cursor(b"k:%d" % (1 << 63))),
             ("not base64", "!!!"),
             ("of non-ASCII", "é"),
-            ("of bytes that are not UTF-8", "_-8="),
-            ("over 64 bits", "azo5OTk5OTk5OTk5OTk5OTk5OTk5OTk5"),
+            ("of bytes that are not UTF-8", _cursor(b"k:\xff")),
         ]
     ),
 ]
