@@ -8,7 +8,6 @@ import base64
 import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from urllib.parse import urlsplit
 
 import httpx
 
@@ -30,39 +29,36 @@ class Answer:
 @dataclass(frozen=True)
 class HostileShape:
     name: str
-    send: Callable[[str], Awaitable[Answer]]  # given the server's base URL
+    send: Callable[[httpx.AsyncClient], Awaitable[Answer]]  # a client of the server
     status: int  # what the server must answer
     code: str | None = None  # the GraphQL error code, when the answer is a GraphQL error
 
 
-async def _post(url: str, content: bytes, headers: dict[str, str] = JSON_HEADERS) -> Answer:
-    async with httpx.AsyncClient(base_url=url, timeout=30) as http:
-        response = await http.post("/graphql", content=content, headers=headers)
-        return Answer(response.status_code, response.text)
+async def _post(http: httpx.AsyncClient, content: bytes, headers: dict[str, str]) -> Answer:
+    response = await http.post("/graphql", content=content, headers=headers)
+    return Answer(response.status_code, response.text)
 
 
 def posting(
     content: bytes, content_type: str = "application/json"
-) -> Callable[[str], Awaitable[Answer]]:
-    return lambda url: _post(url, content, {"content-type": content_type})
+) -> Callable[[httpx.AsyncClient], Awaitable[Answer]]:
+    return lambda http: _post(http, content, {"content-type": content_type})
 
 
-def getting(params: dict[str, str]) -> Callable[[str], Awaitable[Answer]]:
-    async def send(url: str) -> Answer:
-        async with httpx.AsyncClient(base_url=url, timeout=30) as http:
-            response = await http.get(
-                "/graphql", params=params, headers={"accept": "application/json"}
-            )
-            return Answer(response.status_code, response.text)
+def getting(params: dict[str, str]) -> Callable[[httpx.AsyncClient], Awaitable[Answer]]:
+    async def send(http: httpx.AsyncClient) -> Answer:
+        response = await http.get("/graphql", params=params, headers={"accept": "application/json"})
+        return Answer(response.status_code, response.text)
 
     return send
 
 
-async def _raw_exchange(url: str, head: bytes, body_chunks: Callable[[], bytes | None]) -> Answer:
+async def _raw_exchange(
+    http: httpx.AsyncClient, head: bytes, body_chunks: Callable[[], bytes | None]
+) -> Answer:
     """Send `head`, then chunks until the server answers (or the chunks end); the answer's
     status. The server must answer before the body is all sent."""
-    parts = urlsplit(url)
-    reader, writer = await asyncio.open_connection(parts.hostname, parts.port)
+    reader, writer = await asyncio.open_connection(http.base_url.host, http.base_url.port)
     try:
         writer.write(head)
         answer = asyncio.ensure_future(reader.readuntil(b"\r\n\r\n"))
@@ -93,27 +89,27 @@ def _chunks(total: int, framed: bool) -> Callable[[], bytes | None]:
     return next_chunk
 
 
-def declared_huge_body(url: str) -> Awaitable[Answer]:
+def declared_huge_body(http: httpx.AsyncClient) -> Awaitable[Answer]:
     head = (
         b"POST /graphql HTTP/1.1\r\nhost: test\r\ncontent-type: application/json\r\n"
         + f"content-length: {HUGE_BODY_BYTES}\r\n\r\n".encode()
     )
-    return _raw_exchange(url, head, _chunks(HUGE_BODY_BYTES, framed=False))
+    return _raw_exchange(http, head, _chunks(HUGE_BODY_BYTES, framed=False))
 
 
-def chunked_huge_body(url: str) -> Awaitable[Answer]:
+def chunked_huge_body(http: httpx.AsyncClient) -> Awaitable[Answer]:
     head = (
         b"POST /graphql HTTP/1.1\r\nhost: test\r\ncontent-type: application/json\r\n"
         b"transfer-encoding: chunked\r\n\r\n"
     )
-    return _raw_exchange(url, head, _chunks(HUGE_BODY_BYTES, framed=True))
+    return _raw_exchange(http, head, _chunks(HUGE_BODY_BYTES, framed=True))
 
 
-def long_query_string(url: str) -> Awaitable[Answer]:
+def long_query_string(http: httpx.AsyncClient) -> Awaitable[Answer]:
     """httpx refuses to send URLs over 64 KB; a hostile client does not."""
     target = "/graphql?query=%7B__typename%7D&x=" + "a" * MAX_QUERY_STRING_BYTES
     head = f"GET {target} HTTP/1.1\r\nhost: test\r\naccept: application/json\r\n\r\n"
-    return _raw_exchange(url, head.encode(), lambda: None)
+    return _raw_exchange(http, head.encode(), lambda: None)
 
 
 def create_post_literal(upload_count: int) -> str:
@@ -139,19 +135,18 @@ def user_posts_after(cursor: str) -> str:
     return f'{{ user(username: \\"{TARGET_USERNAME}\\") {{ posts(after: \\"{cursor}\\") {{ edges {{ cursor }} }} }} }}'
 
 
-async def prepare(url: str) -> None:
+async def prepare(http: httpx.AsyncClient) -> None:
     """Make what the shapes need on a fresh server: the target account (once)."""
-    async with httpx.AsyncClient(base_url=url, timeout=30) as http:
-        response = await http.post(
-            "/graphql",
-            json={
-                "query": "mutation ($u: String!) { signUp(input: {username: $u, "
-                'email: "hostile_target@example.com", password: "hostile target password"}) '
-                "{ errors { code } } }",
-                "variables": {"u": TARGET_USERNAME},
-            },
-        )
-        response.raise_for_status()
+    response = await http.post(
+        "/graphql",
+        json={
+            "query": "mutation ($u: String!) { signUp(input: {username: $u, "
+            'email: "hostile_target@example.com", password: "hostile target password"}) '
+            "{ errors { code } } }",
+            "variables": {"u": TARGET_USERNAME},
+        },
+    )
+    response.raise_for_status()
 
 
 HOSTILE_SHAPES: list[HostileShape] = [

@@ -7,19 +7,23 @@ from __future__ import annotations
 
 import json
 
+import httpx
 import pytest
 
+from tests.client import GraphQLClient
 from tests.hostile import HOSTILE_SHAPES, HostileShape, prepare
 
 
 @pytest.fixture(scope="module")
-async def target(server_url: str) -> str:
-    await prepare(server_url)
-    return server_url
+async def target(graphql: GraphQLClient) -> httpx.AsyncClient:
+    await prepare(graphql.http)
+    return graphql.http
 
 
 @pytest.mark.parametrize("shape", HOSTILE_SHAPES, ids=lambda shape: shape.name)
-async def test_a_hostile_request_gets_its_answer(target: str, shape: HostileShape) -> None:
+async def test_a_hostile_request_gets_its_answer(
+    target: httpx.AsyncClient, shape: HostileShape
+) -> None:
     answer = await shape.send(target)
 
     assert answer.status == shape.status, answer.body[:300]
