@@ -119,11 +119,14 @@ async def run(repeat: int, cache_documents: int, directory: str) -> None:
             await prepare(http)
             await warm(http)
             before = rss_mb(server.pid)
-            results = [(shape.name, await timed(shape, http, repeat)) for shape in HOSTILE_SHAPES]
+            results = [
+                (shape.name, await timed(shape, http, repeat), True) for shape in HOSTILE_SHAPES
+            ]
             results.append(
                 (
                     f"{cache_documents} distinct {MAX_DOCUMENT_CHARACTERS:,}-character documents",
                     await distinct_large_documents(http, cache_documents),
+                    False,  # accepted: they are there for the memory they would pin
                 )
             )
             after = rss_mb(server.pid)
@@ -134,20 +137,21 @@ async def run(repeat: int, cache_documents: int, directory: str) -> None:
 
 
 def report(
-    results: list[tuple[str, list[float]]], before: float, after: float, repeat: int
+    results: list[tuple[str, list[float], bool]], before: float, after: float, repeat: int
 ) -> None:
     console = Console(width=CONSOLE_WIDTH)
     table = Table(title=f"Hostile shapes: {repeat} requests each, one at a time")
     for column in ("shape", "p50 ms", "p99 ms", "max ms", f"p99 < {P99_TARGET_MS:.0f} ms"):
         table.add_column(column, justify="left" if column == "shape" else "right")
-    for name, latencies in results:
+    for name, latencies, refused in results:
         p99 = percentile(latencies, 0.99)
+        verdict = ("yes" if p99 < P99_TARGET_MS else "NO") if refused else "accepted"
         table.add_row(
             name,
             f"{statistics.median(latencies):.1f}",
             f"{p99:.1f}",
             f"{max(latencies):.1f}",
-            "yes" if p99 < P99_TARGET_MS else "NO",
+            verdict,
         )
     console.print(table)
     growth = after - before
