@@ -11,6 +11,7 @@ from graphql import (
     GraphQLNonNull,
     GraphQLObjectType,
     GraphQLScalarType,
+    get_named_type,
 )
 
 from schema import build_schema
@@ -37,18 +38,13 @@ def unwrapped(type_: GraphQLInputType) -> GraphQLInputType:
     return type_.of_type if isinstance(type_, GraphQLNonNull) else type_
 
 
-def named(type_: GraphQLInputType) -> GraphQLInputType:
-    while isinstance(type_, GraphQLNonNull | GraphQLList):
-        type_ = type_.of_type
-    return type_
+def is_string(type_: GraphQLInputType) -> bool:
+    named = get_named_type(type_)
+    return isinstance(named, GraphQLScalarType) and named.name == "String"
 
 
 def test_every_string_argument_and_input_field_has_a_bound() -> None:
-    strings = {
-        coordinate
-        for coordinate, type_ in inputs()
-        if isinstance(named(type_), GraphQLScalarType) and named(type_).name == "String"
-    }
+    strings = {coordinate for coordinate, type_ in inputs() if is_string(type_)}
 
     assert strings == set(STRING_BOUNDS)
 
