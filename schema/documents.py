@@ -19,9 +19,10 @@ from strawberry.schema.validation_rules.maybe_null import MaybeNullValidationRul
 from strawberry.schema.validation_rules.one_of import OneOfInputValidationRule
 from strawberry.types.execution import ParseOptions
 
-# The longest contract operation with its fragments is under 1,000 characters; twenty
-# times that leaves room for hand-written queries and GraphiQL's introspection (~2,000).
-MAX_DOCUMENT_CHARACTERS = 20_000
+# The longest contract operation with its fragments is under 1,000 characters; forty times
+# that leaves room for hand-written queries, GraphiQL's introspection (~2,000), and any
+# document the persisted-query store keeps (32 KiB at most: storage/persisted_query.py).
+MAX_DOCUMENT_CHARACTERS = 40_000
 # Measured with tracemalloc (graphql-core 3.3, locations kept): an AST holds up to ~560
 # bytes per token (many one-letter fields); the contract's documents ~130. MAX_TOKENS
 # (schema/__init__.py) therefore bounds one document's AST to under 2 MB.
