@@ -37,12 +37,17 @@ INTERNAL_ERROR_MESSAGE = "Internal server error."
 
 
 def _is_internal(error: GraphQLError) -> bool:
-    """Errors raised while executing that are not deliberate GraphQL errors are internal.
+    """Errors raised while executing that are not deliberate GraphQL errors are internal, and
+    so is an exception raised before execution (strawberry answers one raised by an
+    extension as a request error, carrying it as `original_error`).
 
-    Errors without a path (syntax, validation, variables) describe the request itself and
-    are always shown.
+    The other errors without a path (syntax, validation, variables: graphql-core's own, whose
+    `original_error` is None or a GraphQLError) describe the request itself and are shown.
     """
-    return error.path is not None and not isinstance(error.original_error, GraphQLError)
+    original = error.original_error
+    return not isinstance(original, GraphQLError) and (
+        error.path is not None or original is not None
+    )
 
 
 def _extensions(

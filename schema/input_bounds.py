@@ -57,8 +57,10 @@ SEARCH_QUERY_BOUND = PAYLOAD_ERROR_ROOM * user.MAX_SEARCH_QUERY_LENGTH
 HASHTAG_NAME_BOUND = 128  # a hashtag is "#" and up to 100 word characters (resolvers/post.py)
 CONTENT_TYPE_BOUND = 128  # the accepted types are short ("video/mp4"); room for parameters
 USERNAME_INPUT_BOUND = PAYLOAD_ERROR_ROOM * 30  # the username pattern's 30 characters
+TYPE_NAME_BOUND = 128  # introspection's __type(name:): our type names are under 30
 
 STRING_BOUNDS: Mapping[str, int] = {
+    "Query.__type.name": TYPE_NAME_BOUND,  # a meta field: in no type's field map
     "Query.user.username": USERNAME_ARGUMENT_BOUND,
     "Query.searchUsers.query": SEARCH_QUERY_BOUND,
     "Query.hashtag.name": HASHTAG_NAME_BOUND,

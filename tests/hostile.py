@@ -13,7 +13,7 @@ import httpx
 
 from app.request_limits import MAX_BODY_BYTES, MAX_QUERY_STRING_BYTES, MAX_VARIABLES_BYTES
 from schema.documents import MAX_DOCUMENT_CHARACTERS
-from schema.input_bounds import LIST_BOUNDS, SEARCH_QUERY_BOUND
+from schema.input_bounds import LIST_BOUNDS, SEARCH_QUERY_BOUND, TYPE_NAME_BOUND
 
 JSON_HEADERS = {"content-type": "application/json"}
 HUGE_BODY_BYTES = 100 * 1024 * 1024  # what the issue sent: never read, whatever it declares
@@ -213,6 +213,12 @@ HOSTILE_SHAPES: list[HostileShape] = [
     HostileShape(
         "search string over its bound",
         posting(_json(SEARCH, f'{{"q": "{"a" * (SEARCH_QUERY_BOUND + 1)}"}}')),
+        200,
+        "BAD_USER_INPUT",
+    ),
+    HostileShape(
+        "introspection's type name over its bound",
+        posting(_json(f'{{ __type(name: \\"{"T" * (TYPE_NAME_BOUND + 1)}\\") {{ name }} }}')),
         200,
         "BAD_USER_INPUT",
     ),

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from types import SimpleNamespace
 from typing import Any
 
 import fakeredis
 import pytest
+from strawberry.extensions import SchemaExtension
 
 from resolvers.rate_limits import RateLimits
-from schema import INTERNAL_ERROR_MESSAGE, build_schema
+from schema import INTERNAL_ERROR_MESSAGE, PictographSchema, build_schema
+from schema.query import Query
 from storage.rate_limit import RateLimiter
 
 
@@ -75,4 +78,22 @@ async def test_only_internal_errors_are_logged(caplog: pytest.LogCaptureFixture)
     assert not [record for record in caplog.records if record.levelname == "ERROR"]
 
     await schema.execute('{ user(username: "x") { id } }', context_value=context())
+    assert [record.levelname for record in caplog.records] == ["ERROR"]
+
+
+class BrokenBeforeExecution(SchemaExtension):
+    def on_execute(self) -> Iterator[None]:
+        raise KeyError("a bug in an extension")
+        yield
+
+
+async def test_an_exception_before_execution_is_logged_as_internal(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # strawberry answers it as a request error (without a path), outside MaskErrors' reach.
+    schema = PictographSchema(query=Query, extensions=[BrokenBeforeExecution], suggestions=False)
+
+    result = await schema.execute("{ __typename }", context_value=context())
+
+    assert result.errors is not None
     assert [record.levelname for record in caplog.records] == ["ERROR"]
