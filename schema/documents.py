@@ -12,12 +12,12 @@ import sys
 from collections import OrderedDict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 from graphql import ASTValidationRule, DocumentNode, GraphQLError, GraphQLSchema, parse, validate
 from strawberry.extensions import SchemaExtension
 from strawberry.schema.validation_rules.maybe_null import MaybeNullValidationRule
 from strawberry.schema.validation_rules.one_of import OneOfInputValidationRule
-from strawberry.types.execution import ParseOptions
 
 # The longest contract operation with its fragments is under 1,000 characters; forty times
 # that leaves room for hand-written queries, GraphiQL's introspection (~2,000), and any
@@ -75,7 +75,7 @@ class DocumentCache:
     def __len__(self) -> int:
         return len(self._entries)
 
-    def parse(self, query: str, options: ParseOptions) -> DocumentNode:
+    def parse(self, query: str, options: dict[str, Any]) -> DocumentNode:
         """The document `query` parses to (parse errors raise; they are not kept)."""
         entry = self._entries.get(query)
         if entry is not None:
@@ -135,7 +135,11 @@ class CachedParsing(SchemaExtension):
         if context.query is not None and context.graphql_document is None:
             if error := document_too_large(context.query):
                 raise error
-            context.graphql_document = self.cache.parse(context.query, context.parse_options)
+            # Empty selection sets ("{ viewer { } }"), which graphql-core 3.3 parses by
+            # default, are a syntax error as the spec has them: strawberry's depth rule
+            # raises on them (max() of nothing) instead of reporting an error.
+            options = {**context.parse_options, "allow_empty_selection_sets": False}
+            context.graphql_document = self.cache.parse(context.query, options)
         yield
 
 

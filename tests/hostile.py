@@ -216,6 +216,7 @@ HOSTILE_SHAPES: list[HostileShape] = [
         200,
         "BAD_USER_INPUT",
     ),
+    HostileShape("an empty selection set (a syntax error)", posting(_json("{ viewer { } }")), 200),
     HostileShape(
         "introspection's type name over its bound",
         posting(_json(f'{{ __type(name: \\"{"T" * (TYPE_NAME_BOUND + 1)}\\") {{ name }} }}')),
