@@ -19,8 +19,8 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
 from schema.cost_limiter import QueryCostLimiter
-from schema.expansion import ExpandedSizeLimiter
 from schema.documents import CachedParsing, CachedValidation, DocumentCache
+from schema.expansion import ExpandedSizeLimiter
 from schema.input_bounds import InputBounds
 from schema.mutation import Mutation
 from schema.query import Query
