@@ -86,6 +86,8 @@ async def timed(shape: HostileShape, http: httpx.AsyncClient, repeat: int) -> li
         latencies.append((time.perf_counter() - start) * 1000)
         if answer.status != shape.status:
             raise AssertionError(f"{shape.name}: {answer.status}, not {shape.status}")
+        if shape.code is not None and f'"code":"{shape.code}"' not in answer.body:
+            raise AssertionError(f"{shape.name}: {answer.body[:200]}, not {shape.code}")
     return latencies
 
 
