@@ -23,15 +23,10 @@
 // the entry points are imported by their ESM files.
 import { ApolloClient, HttpLink, InMemoryCache, gql } from '@apollo/client/core/index.js';
 import { relayStylePagination } from '@apollo/client/utilities/index.js';
+import { runFromStdin } from './stdin_client.mjs';
 
 const STEP_KINDS = new Set(['query', 'mutate', 'watchQuery', 'fetchMore', 'extractCache']);
 const STEPS_WITHOUT_DOCUMENT = new Set(['fetchMore', 'extractCache']);
-
-async function readStdin() {
-  const chunks = [];
-  for await (const chunk of process.stdin) chunks.push(chunk);
-  return Buffer.concat(chunks).toString('utf8');
-}
 
 // Apollo's warnings (cache writes with missing fields, deprecations) go to stderr: stdout is
 // for the JSON lines alone.
@@ -191,30 +186,4 @@ function usageError(request) {
   return null;
 }
 
-async function main(argv) {
-  const url = argv[0];
-  if (!url) {
-    process.stderr.write('usage: node apollo_client.mjs <http-url> < request.json\n');
-    return 2;
-  }
-  const request = JSON.parse(await readStdin());
-  const problem = usageError(request);
-  if (problem) {
-    process.stderr.write(`${problem}\n`);
-    return 2;
-  }
-  for (const outcome of await run(url, request)) {
-    process.stdout.write(`${JSON.stringify(outcome)}\n`);
-  }
-  return 0;
-}
-
-main(process.argv.slice(2)).then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (error) => {
-    process.stderr.write(`apollo_client failed: ${error?.stack ?? error}\n`);
-    process.exitCode = 1;
-  },
-);
+runFromStdin('apollo_client', usageError, run);

@@ -23,6 +23,7 @@ import { createHash } from 'node:crypto';
 import { ApolloClient, HttpLink, InMemoryCache, gql } from '@apollo/client/core/index.js';
 import { createPersistedQueryLink } from '@apollo/client/link/persisted-queries/index.js';
 import { generatePersistedQueryIdsAtRuntime } from '@apollo/persisted-query-lists';
+import { runFromStdin } from './stdin_client.mjs';
 
 const ID_KINDS = new Set(['sha256', 'sorted-sha256']);
 
@@ -31,12 +32,6 @@ for (const level of ['log', 'info', 'debug']) console[level] = console.error;
 
 function sha256(text) {
   return createHash('sha256').update(text).digest('hex');
-}
-
-async function readStdin() {
-  const chunks = [];
-  for await (const chunk of process.stdin) chunks.push(chunk);
-  return Buffer.concat(chunks).toString('utf8');
 }
 
 function describeError(error) {
@@ -133,30 +128,4 @@ function usageError(request) {
   return null;
 }
 
-async function main(argv) {
-  const url = argv[0];
-  if (!url) {
-    process.stderr.write('usage: node persisted_client.mjs <http-url> < request.json\n');
-    return 2;
-  }
-  const request = JSON.parse(await readStdin());
-  const problem = usageError(request);
-  if (problem) {
-    process.stderr.write(`${problem}\n`);
-    return 2;
-  }
-  for (const outcome of await run(url, request)) {
-    process.stdout.write(`${JSON.stringify(outcome)}\n`);
-  }
-  return 0;
-}
-
-main(process.argv.slice(2)).then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (error) => {
-    process.stderr.write(`persisted_client failed: ${error?.stack ?? error}\n`);
-    process.exitCode = 1;
-  },
-);
+runFromStdin('persisted_client', usageError, run);

@@ -10,15 +10,10 @@
 // Exits 0 with an outcome, 2 on bad usage, 1 when the client itself failed.
 import { createClient } from 'graphql-ws';
 import WebSocket from 'ws';
+import { readStdin } from './stdin_client.mjs';
 
 // The server must acknowledge connection_init quickly; the pytest side has its own timeout too.
 const CONNECTION_ACK_TIMEOUT_MS = 10_000;
-
-async function readStdin() {
-  const chunks = [];
-  for await (const chunk of process.stdin) chunks.push(chunk);
-  return Buffer.concat(chunks).toString('utf8');
-}
 
 function isCloseEvent(value) {
   return value !== null && typeof value === 'object' && 'code' in value && 'reason' in value;
