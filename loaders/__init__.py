@@ -1,5 +1,6 @@
 """Per-request DataLoaders (aiodataloader): every read of a resolver is batched and memoised,
-and every user, post and comment is filtered by the visibility policy (loaders/visibility.py)."""
+and every user, post, comment, thread and message is filtered by the visibility policy
+(loaders/visibility.py)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,12 @@ from loaders.block import BlockedByUserIdLoader
 from loaders.comment import CommentByIdLoader, UnfilteredCommentByIdLoader
 from loaders.follow import FollowStateByUserIdLoader, FollowsViewerByUserIdLoader
 from loaders.like import LikedByPostIdLoader
+from loaders.message import (
+    MessageByIdLoader,
+    ThreadByIdLoader,
+    UnfilteredMessageByIdLoader,
+    UnfilteredThreadByIdLoader,
+)
 from loaders.post import PostByIdLoader, UnfilteredPostByIdLoader
 from loaders.user import UnfilteredUserByIdLoader, UserByIdLoader
 from loaders.visibility import Visibility
@@ -26,6 +33,8 @@ class UnfilteredLoaders:
     user_by_id: UnfilteredUserByIdLoader
     post_by_id: UnfilteredPostByIdLoader
     comment_by_id: UnfilteredCommentByIdLoader
+    thread_by_id: UnfilteredThreadByIdLoader
+    message_by_id: UnfilteredMessageByIdLoader
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +44,8 @@ class Loaders:
     user_by_id: UserByIdLoader
     post_by_id: PostByIdLoader
     comment_by_id: CommentByIdLoader
+    thread_by_id: ThreadByIdLoader
+    message_by_id: MessageByIdLoader
     follow_state_by_user_id: FollowStateByUserIdLoader
     follows_viewer_by_user_id: FollowsViewerByUserIdLoader
     blocked_by_user_id: BlockedByUserIdLoader
@@ -51,16 +62,21 @@ class Loaders:
             user_by_id=make(UnfilteredUserByIdLoader),
             post_by_id=make(UnfilteredPostByIdLoader),
             comment_by_id=make(UnfilteredCommentByIdLoader),
+            thread_by_id=make(UnfilteredThreadByIdLoader),
+            message_by_id=make(UnfilteredMessageByIdLoader),
         )
         blocked_by_user_id = make(BlockedByUserIdLoader)
         follow_state_by_user_id = make(FollowStateByUserIdLoader)
         visibility = Visibility(viewer_id, blocked_by_user_id, follow_state_by_user_id)
         users = UserByIdLoader(unfiltered.user_by_id, visibility)
         posts = PostByIdLoader(unfiltered.post_by_id, unfiltered.user_by_id, visibility)
+        threads = ThreadByIdLoader(unfiltered.thread_by_id, visibility)
         return cls(
             user_by_id=users,
             post_by_id=posts,
             comment_by_id=CommentByIdLoader(unfiltered.comment_by_id, posts, users),
+            thread_by_id=threads,
+            message_by_id=MessageByIdLoader(unfiltered.message_by_id, threads),
             follow_state_by_user_id=follow_state_by_user_id,
             follows_viewer_by_user_id=make(FollowsViewerByUserIdLoader),
             blocked_by_user_id=blocked_by_user_id,

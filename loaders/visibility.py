@@ -9,9 +9,13 @@ For a viewer (None when anonymous):
   viewer (an approved follow, not a request).
 - A post is visible when its author's content is; a comment when its post and its author
   are. What was deleted is absent.
+- A message thread is visible to its participants only, and a message when its thread is.
+  Blocks do not hide a thread or its messages from a participant (the history stays), but
+  they do hide the blocked account itself (as a participant, as a message's sender).
 
-Every field leading to a user, post or comment reads it through a `FilteredLoader`
-(`Loaders.user_by_id`, `post_by_id`, `comment_by_id`), which answers None for what the
+Every field leading to a user, post, comment, thread or message reads it through a
+`FilteredLoader` (`Loaders.user_by_id`, `post_by_id`, `comment_by_id`, `thread_by_id`,
+`message_by_id`), which answers None for what the
 viewer may not see, and whose `filter` does the same for records a store query returned.
 The unfiltered loaders beneath them are `Loaders.unfiltered`: for mutations and internal
 checks that must see past the policy, never for what a field returns.
@@ -27,6 +31,7 @@ from loaders.base import Loader
 from loaders.block import BlockedByUserIdLoader
 from loaders.follow import FollowStateByUserIdLoader
 from storage.follow import FollowState
+from storage.message import ThreadRecord
 from storage.user import UserRecord
 
 
@@ -78,6 +83,14 @@ class Visibility:
 
     async def content_visible(self, user: UserRecord) -> bool:
         return (await self.contents_visible([user]))[0]
+
+    def threads_visible(self, threads: Sequence[ThreadRecord]) -> list[bool]:
+        """Whether the viewer takes part in each thread: only participants read, send to
+        or subscribe to one."""
+        return [
+            self._viewer_id is not None and self._viewer_id in thread.participant_ids
+            for thread in threads
+        ]
 
 
 class FilteredLoader(Loader[int, RecordT | None]):

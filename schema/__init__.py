@@ -25,6 +25,7 @@ from schema.input_bounds import InputBounds
 from schema.mutation import Mutation
 from schema.query import Query
 from schema.types.comment import Comment
+from schema.types.message import Message, Thread
 from schema.types.post import Post
 from schema.types.user import User
 
@@ -112,7 +113,7 @@ def build_schema(
     return PictographSchema(
         query=Query,
         mutation=Mutation,
-        types=[User, Post, Comment],
+        types=[User, Post, Comment, Thread, Message],
         extensions=_extensions(
             mask_errors=mask_errors, introspection=introspection, suggestions=suggestions
         ),

@@ -42,6 +42,7 @@ from graphql import (
     is_composite_type,
 )
 
+from resolvers.message import MAX_THREAD_PARTICIPANTS
 from resolvers.pagination import MAX_PAGE_SIZE
 from resolvers.post import MAX_MEDIA_PER_POST, MAX_MENTIONS
 
@@ -80,6 +81,7 @@ LIST_SIZES: Mapping[tuple[str, str], int] = {
     ("Post", "media"): MAX_MEDIA_PER_POST,
     ("Post", "mentions"): MAX_MENTIONS,
     ("Upload", "fields"): MAX_UPLOAD_FORM_FIELDS,
+    ("Thread", "participants"): MAX_THREAD_PARTICIPANTS,
 }
 LIST_SIZES_BY_FIELD_NAME: Mapping[str, int] = {"errors": MAX_USER_ERRORS}
 

@@ -42,7 +42,7 @@ from graphql.language import ArgumentNode
 from strawberry.extensions import SchemaExtension
 from strawberry.types.execution import PreExecutionError
 
-from resolvers import account, comment, post, user
+from resolvers import account, comment, message, post, user
 from resolvers.errors import BadUserInput
 
 PAYLOAD_ERROR_ROOM = 4
@@ -68,7 +68,8 @@ STRING_BOUNDS: Mapping[str, int] = {
         (
             f"{connection}.after"
             for connection in "Query.feed Query.explore Query.followRequests Hashtag.posts "
-            "Post.comments Comment.replies User.followers User.following User.posts".split()
+            "Post.comments Comment.replies User.followers User.following User.posts "
+            "Query.threads".split()
         ),
         CURSOR_BOUND,
     ),
@@ -83,10 +84,13 @@ STRING_BOUNDS: Mapping[str, int] = {
     "CreatePostInput.caption": PAYLOAD_ERROR_ROOM * post.MAX_CAPTION_LENGTH,
     "CreatePostInput.clientMutationId": PAYLOAD_ERROR_ROOM * post.MAX_CLIENT_MUTATION_ID_LENGTH,
     "AddCommentInput.text": PAYLOAD_ERROR_ROOM * comment.MAX_COMMENT_LENGTH,
+    "SendMessageInput.text": PAYLOAD_ERROR_ROOM * message.MAX_MESSAGE_LENGTH,
+    "SendMessageInput.clientId": PAYLOAD_ERROR_ROOM * message.MAX_CLIENT_ID_LENGTH,
 }
 
 LIST_BOUNDS: Mapping[str, int] = {
     "CreatePostInput.uploadIds": PAYLOAD_ERROR_ROOM * post.MAX_MEDIA_PER_POST,
+    "SendMessageInput.recipientIds": PAYLOAD_ERROR_ROOM * message.MAX_RECIPIENTS,
 }
 
 

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import strawberry
 
-from resolvers import account, block, comment, follow, like, post, upload
+from resolvers import account, block, comment, follow, like, message, post, upload
 from schema.rate_limits import rate_limited
 from schema.types.account import AuthPayload, LogInInput, SignUpInput
 from schema.types.comment import AddCommentInput, CommentPayload
 from schema.types.common import DeletePayload, Info, OkPayload, UserError
 from schema.types.follow import FollowPayload
+from schema.types.message import SendMessageInput, SendMessagePayload, ThreadPayload
 from schema.types.post import CreatePostInput, PostPayload
 from schema.types.upload import CreateUploadInput, CreateUploadPayload
 from schema.types.user import UpdateProfileInput, User, UserPayload
@@ -109,4 +110,28 @@ class Mutation:
     async def delete_comment(self, info: Info, comment_id: strawberry.ID) -> DeletePayload:
         return DeletePayload.from_result(
             await comment.delete_comment(info.context, comment_id), "Comment"
+        )
+
+    @strawberry.mutation(
+        description="Send a message to a thread, or to people (their thread with the viewer)."
+    )
+    async def send_message(self, info: Info, input: SendMessageInput) -> SendMessagePayload:
+        return SendMessagePayload.from_result(
+            await message.send_message(
+                info.context,
+                input.thread_id,
+                None if input.recipient_ids is None else list(input.recipient_ids),
+                input.text,
+                input.client_id,
+            )
+        )
+
+    @strawberry.mutation(
+        description="Mark a thread read up to `seq`; never moves the read position back."
+    )
+    async def mark_thread_read(
+        self, info: Info, thread_id: strawberry.ID, seq: int
+    ) -> ThreadPayload:
+        return ThreadPayload.from_result(
+            await message.mark_thread_read(info.context, thread_id, seq)
         )

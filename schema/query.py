@@ -7,6 +7,7 @@ import strawberry
 from resolvers import comment as comment_resolvers
 from resolvers import feed as feed_resolvers
 from resolvers import follow as follow_resolvers
+from resolvers import message as message_resolvers
 from resolvers import post as post_resolvers
 from resolvers import user as user_resolvers
 from resolvers.errors import BadUserInput
@@ -16,6 +17,7 @@ from resolvers.pagination import DEFAULT_PAGE_SIZE
 from schema.types.comment import Comment
 from schema.types.common import Connection, Info, Node, to_connection
 from schema.types.hashtag import Hashtag
+from schema.types.message import Message, Thread
 from schema.types.post import Post
 from schema.types.user import User
 
@@ -40,6 +42,12 @@ class Query:
         if type_name == "Comment":
             comment = await comment_resolvers.visible_comment(context, record_id)
             return None if comment is None else Comment.wrap(comment)
+        if type_name == "Thread":
+            thread = await message_resolvers.visible_thread(context, record_id)
+            return None if thread is None else Thread.wrap(thread)
+        if type_name == "Message":
+            message = await message_resolvers.visible_message(context, record_id)
+            return Message.wrap_optional(message)
         return None
 
     @strawberry.field(description="The signed-in user, or null when anonymous.")
@@ -93,3 +101,10 @@ class Query:
     ) -> Connection[User]:
         page = await follow_resolvers.follow_requests(info.context, first, after)
         return to_connection(page, User.wrap)
+
+    @strawberry.field(description="The viewer's message threads, most recently active first.")
+    async def threads(
+        self, info: Info, first: int | None = DEFAULT_PAGE_SIZE, after: str | None = None
+    ) -> Connection[Thread]:
+        page = await message_resolvers.threads(info.context, first, after)
+        return to_connection(page, Thread.wrap)

@@ -15,6 +15,7 @@ from storage.hashtag import HashtagStore
 from storage.id_lists import IdListStore
 from storage.large_accounts import LargeAccountStore
 from storage.like import LikeStore
+from storage.message import MessageStore
 from storage.mongo import Database
 from storage.post import PostRecord, PostStore
 from storage.ranked_window import RankedWindowStore
@@ -36,6 +37,7 @@ class Stores:
     posts: PostStore
     likes: LikeStore
     comments: CommentStore
+    messages: MessageStore
     hashtags: HashtagStore
     feeds: FeedStore
     ranked_windows: RankedWindowStore
@@ -63,6 +65,7 @@ class Stores:
             comments=CommentStore(
                 database["comments"], record_cache(redis, "comment", CommentRecord)
             ),
+            messages=MessageStore(database["threads"], database["messages"]),
             hashtags=HashtagStore(database["hashtags"]),
             feeds=FeedStore(redis, feed_inactive_after),
             ranked_windows=RankedWindowStore(redis),
@@ -81,6 +84,7 @@ class Stores:
             self.posts,
             self.likes,
             self.comments,
+            self.messages,
             self.hashtags,
             self.fanout,
         ):
