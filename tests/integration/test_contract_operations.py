@@ -301,6 +301,68 @@ async def explore(graphql: GraphQLClient) -> None:
     assert all(edge["node"]["author"]["id"] != viewer.id for edge in page["edges"])
 
 
+async def send(
+    graphql: GraphQLClient, sender: Account, text: str, **target: Any
+) -> dict[str, Any]:
+    payload = await run(
+        graphql, "SendMessage", sender.token, text=text, clientId=uuid.uuid4().hex, **target
+    )
+    assert payload["errors"] == [], payload["errors"]
+    message: dict[str, Any] = payload["message"]
+    return message
+
+
+async def send_message(graphql: GraphQLClient) -> None:
+    alice, bob = await graphql.sign_up(), await graphql.sign_up()
+    first = await send(graphql, alice, "hi bob", recipientIds=[bob.id])
+    # Naming the same people again finds the same thread; the reply goes to it by id.
+    second = await send(graphql, alice, "still there?", recipientIds=[bob.id])
+    reply = await send(graphql, bob, "yes", threadId=first["thread"]["id"])
+    assert second["thread"] == reply["thread"] == first["thread"]
+    assert [first["seq"], second["seq"], reply["seq"]] == [1, 2, 3]
+    assert (reply["text"], reply["sender"]["id"]) == ("yes", bob.id)
+
+
+async def inbox(graphql: GraphQLClient) -> None:
+    alice, bob, carol = [await graphql.sign_up() for _ in range(3)]
+    with_bob = await send(graphql, alice, "to bob", recipientIds=[bob.id])
+    await send(graphql, alice, "to carol", recipientIds=[carol.id])
+    latest = await send(graphql, bob, "back to alice", threadId=with_bob["thread"]["id"])
+    page = await run(graphql, "Inbox", alice.token)
+    # Most recently active first: bob's answer moved his thread to the top.
+    [top, below] = [edge["node"] for edge in page["edges"]]
+    assert (top["id"], top["lastMessage"]["id"], top["unreadCount"]) == (
+        with_bob["thread"]["id"],
+        latest["id"],
+        1,
+    )
+    assert {user["id"] for user in top["participants"]} == {alice.id, bob.id}
+    assert (below["lastMessage"]["text"], below["unreadCount"]) == ("to carol", 0)
+
+
+async def thread_messages(graphql: GraphQLClient) -> None:
+    alice, bob = await graphql.sign_up(), await graphql.sign_up()
+    sent = [await send(graphql, alice, f"m{n}", recipientIds=[bob.id]) for n in range(4)]
+    thread_id = sent[0]["thread"]["id"]
+    caught_up = await run(graphql, "ThreadMessages", bob.token, threadId=thread_id, afterSeq=2)
+    edges = caught_up["messages"]["edges"]
+    assert [edge["node"]["seq"] for edge in edges] == [3, 4]
+    assert [edge["node"]["text"] for edge in edges] == ["m2", "m3"]
+    outsider = await graphql.sign_up()
+    assert await run(graphql, "ThreadMessages", outsider.token, threadId=thread_id) is None
+
+
+async def mark_thread_read(graphql: GraphQLClient) -> None:
+    alice, bob = await graphql.sign_up(), await graphql.sign_up()
+    sent = [await send(graphql, alice, f"m{n}", recipientIds=[bob.id]) for n in range(3)]
+    thread_id = sent[0]["thread"]["id"]
+    read = await run(graphql, "MarkThreadRead", bob.token, threadId=thread_id, seq=2)
+    assert (read["errors"], read["thread"]["unreadCount"]) == ([], 1)
+    # Never backwards: an older seq leaves the read position where it was.
+    again = await run(graphql, "MarkThreadRead", bob.token, threadId=thread_id, seq=1)
+    assert again["thread"]["unreadCount"] == 1
+
+
 SCENARIOS: dict[str, Callable[[GraphQLClient], Awaitable[None]]] = {
     "SignUp": sign_up,
     "LogIn": log_in,
@@ -328,6 +390,10 @@ SCENARIOS: dict[str, Callable[[GraphQLClient], Awaitable[None]]] = {
     "Hashtag": hashtag,
     "Feed": feed,
     "Explore": explore,
+    "SendMessage": send_message,
+    "Inbox": inbox,
+    "ThreadMessages": thread_messages,
+    "MarkThreadRead": mark_thread_read,
 }
 
 

@@ -23,6 +23,9 @@ from tests.media import jpeg
 SCHEMA = build_schema(mask_errors=False)._schema
 PAGE = "edges { cursor } pageInfo { hasNextPage endCursor }"
 FOLLOW = "mutation ($id: ID!) { followUser(userId: $id) { errors { code } } }"
+SEND = """mutation ($to: [ID!], $thread: ID, $client: String!) {
+  sendMessage(input: {recipientIds: $to, threadId: $thread, text: "hi", clientId: $client}) {
+    message { thread { id } } errors { code } } }"""
 ADD_COMMENT = """mutation ($post: ID!, $text: String!, $reply: ID) {
   addComment(input: {postId: $post, text: $text, replyToId: $reply}) {
     comment { id } errors { code } } }"""
@@ -54,6 +57,7 @@ class Lists:
     explorer: Account  # follows nobody: the star's posts are strangers' posts to explore
     post_id: str  # ROWS comments
     comment_id: str  # ROWS replies
+    thread_id: str  # the star's thread with a fan: ROWS messages; the star has ROWS threads
 
 
 @dataclass(frozen=True)
@@ -123,6 +127,18 @@ CASES: dict[str, Case] = {
         lambda lists: lists.explorer,
         ("node", "list"),
     ),
+    "Query.threads": Case(
+        f"query ($first: Int) {{ list: threads(first: $first) {{ {PAGE} }} }}",
+        lambda lists: {},
+        lambda lists: lists.star,
+        ("list",),
+    ),
+    "Thread.messages": Case(
+        NODE_LIST.format(type="Thread", field="messages", page=PAGE),
+        lambda lists: {"id": lists.thread_id},
+        lambda lists: lists.star,
+        ("node", "list"),
+    ),
 }  # fmt: skip
 
 
@@ -134,6 +150,14 @@ async def comment(
     )
     comment_id: str = data["addComment"]["comment"]["id"]
     return comment_id
+
+
+async def send(graphql: GraphQLClient, sender: Account, **target: Any) -> str:
+    variables = {"to": None, "thread": None, "client": uuid.uuid4().hex, **target}
+    data = await graphql.data(SEND, variables, token=sender.token)
+    assert data["sendMessage"]["errors"] == []
+    thread_id: str = data["sendMessage"]["message"]["thread"]["id"]
+    return thread_id
 
 
 async def follow(graphql: GraphQLClient, follower: Account, followee: Account) -> None:
@@ -166,7 +190,10 @@ async def lists(graphql: GraphQLClient) -> Lists:
         await comment(graphql, star, post_id)
     for _ in range(ROWS):
         await comment(graphql, star, post_id, reply_to=comment_id)
-    return Lists(prefix, star, owner, reader, explorer, post_id, comment_id)
+    thread_ids = [await send(graphql, star, to=[fan.id]) for fan in fans]
+    for _ in range(ROWS - 1):
+        await send(graphql, star, thread=thread_ids[0])
+    return Lists(prefix, star, owner, reader, explorer, post_id, comment_id, thread_ids[0])
 
 
 async def page(
