@@ -43,6 +43,9 @@ ADD_COMMENT = """mutation ($post: ID!, $text: String!, $replyTo: ID) {
   addComment(input: {postId: $post, text: $text, replyToId: $replyTo}) {
     comment { id } errors { code } } }"""
 FEED = "{ feed { edges { node { id } } } }"
+SEND = """mutation ($to: [ID!]!, $text: String!, $client: String!) {
+  sendMessage(input: {recipientIds: $to, text: $text, clientId: $client}) {
+    message { thread { id } } errors { code } } }"""
 
 
 def reachable_types(schema: GraphQLSchema) -> list[GraphQLNamedType]:
@@ -125,6 +128,7 @@ class World:
     commented: str  # a post whose comments include `comment`
     mentioning: str  # a post that mentions a hidden account, or is hidden itself
     lister: Account  # whose follower and following lists hold a hidden account
+    message_thread: str  # the viewer's, `owner`'s and `follower`'s; `owner` wrote to it
     secrets: frozenset[str]  # the hidden records' ids and texts
 
 
@@ -137,6 +141,11 @@ def _owner(world: World, _: Account) -> dict[str, Any]:
 
 def _follower_as_control(world: World) -> Account | None:
     return world.follower
+
+
+def _blocked_world_control(world: World) -> Account | None:
+    """A private account hides no user: only a block hides a thread's people."""
+    return world.follower if world.scenario is Scenario.BLOCKED else None
 
 
 def _explore_control(world: World) -> Account | None:
@@ -220,6 +229,17 @@ CASES: dict[str, Case] = {
         "query ($id: ID!) { node(id: $id) { id ... on Comment { replies { edges { node { id text } } } } } }",
         lambda world, _: {"id": world.thread},
     ),
+    "Thread.participants": Case(
+        "query ($id: ID!) { node(id: $id) { id ... on Thread { participants { id } } } }",
+        lambda world, _: {"id": world.message_thread},
+        control=_blocked_world_control,
+    ),
+    "Message.sender": Case(
+        """query ($id: ID!) { node(id: $id) { id ... on Thread {
+          messages { edges { node { seq sender { id } } } } } } }""",
+        lambda world, _: {"id": world.message_thread},
+        control=_blocked_world_control,
+    ),
     "Hashtag.posts": Case(
         "query ($tag: String!) { hashtag(name: $tag) { posts { edges { node { id caption } } } } }",
         lambda world, _: {"tag": world.tag},
@@ -286,6 +306,13 @@ class Actions:
     async def like(self, fan: Account, post: str) -> None:
         await self.graphql.data(LIKE, {"id": post}, token=fan.token)
 
+    async def message(self, sender: Account, recipients: list[Account], text: str) -> str:
+        variables = {"to": [r.id for r in recipients], "text": text, "client": uuid.uuid4().hex}
+        data = await self.graphql.data(SEND, variables, token=sender.token)
+        assert data["sendMessage"]["errors"] == []
+        thread_id: str = data["sendMessage"]["message"]["thread"]["id"]
+        return thread_id
+
 
 async def blocked_world(graphql: GraphQLClient) -> World:
     """`owner` blocked the viewer after they followed each other around it."""
@@ -315,6 +342,7 @@ async def blocked_world(graphql: GraphQLClient) -> World:
     reply = await act.comment(third, open_post, f"visible-reply-{nonce}", comment)
     await act.like(third, post)  # so that the viewer's and the stranger's Explore hold it
     await graphql.data(FEED, token=viewer.token)  # the viewer's feed exists, with the post
+    message_thread = await act.message(owner, [viewer, follower], f"message-{nonce}")
     await graphql.data(BLOCK, {"id": viewer.id}, token=owner.token)
     return World(
         scenario=Scenario.BLOCKED,
@@ -330,6 +358,7 @@ async def blocked_world(graphql: GraphQLClient) -> World:
         commented=open_post,
         mentioning=open_post,
         lister=third,
+        message_thread=message_thread,
         secrets=frozenset(
             [owner.id, post, comment, hidden_reply]
             + [f"hidden-{kind}-{nonce}" for kind in ("post", "comment", "reply")]
@@ -355,6 +384,7 @@ async def private_world(graphql: GraphQLClient) -> World:
     comment = await act.comment(third, post, f"hidden-comment-{nonce}")
     reply = await act.comment(third, post, f"hidden-reply-{nonce}", comment)
     await act.like(third, post)  # so that the viewer's Explore would hold it
+    message_thread = await act.message(owner, [viewer, follower], f"message-{nonce}")
     return World(
         scenario=Scenario.PRIVATE,
         viewer=viewer,
@@ -369,6 +399,7 @@ async def private_world(graphql: GraphQLClient) -> World:
         commented=post,
         mentioning=post,
         lister=owner,
+        message_thread=message_thread,
         secrets=frozenset(
             [insider.id, post, comment, reply]
             + [f"hidden-{kind}-{nonce}" for kind in ("post", "comment", "reply")]
