@@ -301,9 +301,7 @@ async def explore(graphql: GraphQLClient) -> None:
     assert all(edge["node"]["author"]["id"] != viewer.id for edge in page["edges"])
 
 
-async def send(
-    graphql: GraphQLClient, sender: Account, text: str, **target: Any
-) -> dict[str, Any]:
+async def send(graphql: GraphQLClient, sender: Account, text: str, **target: Any) -> dict[str, Any]:
     payload = await run(
         graphql, "SendMessage", sender.token, text=text, clientId=uuid.uuid4().hex, **target
     )
