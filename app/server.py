@@ -8,6 +8,13 @@ from starlette.types import ASGIApp
 from app.http_protocol import receipt_deadline_protocol
 from app.settings import Settings
 
+# An idle kept-alive connection stays open this long: longer than the idle timeout of what
+# stands in front (a load balancer's, 60 s on AWS's ALB) and of client pools (httpx's 5 s),
+# so the client side always closes first and never sends a request on a connection the
+# server is closing at that moment (uvicorn's own 5 s default races httpx's 5 s: a request
+# sent just then failed with a reset connection).
+KEEP_ALIVE_SECONDS = 65
+
 
 def uvicorn_config(app: ASGIApp, settings: Settings, *, log_level: str) -> uvicorn.Config:
     return uvicorn.Config(
@@ -22,4 +29,5 @@ def uvicorn_config(app: ASGIApp, settings: Settings, *, log_level: str) -> uvico
         # uvicorn would believe X-Forwarded-For from 127.0.0.1 by default and rewrite the
         # client's address; which proxies to believe is PICTOGRAPH_TRUSTED_PROXIES's call.
         proxy_headers=False,
+        timeout_keep_alive=KEEP_ALIVE_SECONDS,
     )
