@@ -23,6 +23,7 @@ from storage.objects import LocalObjectStorage, ObjectStorage, open_s3_storage
 from storage.rate_limit import RateLimiter
 from storage.redis import open_redis
 from storage.stores import Stores
+from subscriptions.bus import open_event_bus
 
 # OWASP's Password Storage Cheat Sheet, first argon2id option: 19 MiB, 2 passes, 1 lane.
 ARGON2_MEMORY_KIB = 19_456
@@ -77,6 +78,7 @@ async def open_runtime(settings: Settings) -> AsyncIterator[Runtime]:
                     secret_access_key=None if secret is None else secret.get_secret_value(),
                 )
             )
+        bus = await stack.enter_async_context(open_event_bus(settings.broadcast_url))
         decode_slots = stack.enter_context(DecodeSlots(default_decode_slots()))
         stores = Stores.create(database, redis, feed_inactive_after=settings.feed_inactive_after)
         await stores.create_indexes()
@@ -99,6 +101,7 @@ async def open_runtime(settings: Settings) -> AsyncIterator[Runtime]:
             ).digest(),
             decode_slots=decode_slots,
             cost_budget=CostBudget(redis, settings.cost_budget_per_minute),
+            bus=bus,
         )
         yield Runtime(
             services=services,
@@ -107,6 +110,7 @@ async def open_runtime(settings: Settings) -> AsyncIterator[Runtime]:
                 "mongodb": lambda: ping(database),
                 "redis": redis.ping,
                 "object_storage": objects.ping,
+                "event_bus": bus.ping,
             },
             local_storage=local_storage,
             database=database,

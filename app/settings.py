@@ -10,6 +10,7 @@ import ipaddress
 from datetime import timedelta
 from enum import StrEnum
 from typing import Self
+from urllib.parse import urlparse
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -18,6 +19,7 @@ from app.graphql_view import REQUEST_DEADLINE_SECONDS
 from resolvers.rate_limits import RateLimits
 from schema.cost import COST_BUDGET_PER_MINUTE
 from storage.stores import DEFAULT_FEED_INACTIVE_AFTER
+from subscriptions.bus import REDIS_SCHEMES
 
 DEVELOPMENT_SECRET_KEY = "development-only-secret-key-change-me"
 DEFAULT_PORT = 8000
@@ -61,6 +63,11 @@ class Settings(BaseSettings):
         "the app itself, which serves the embedded storage's media.",
     )
     media_dir: str = ".pictograph/media"
+    broadcast_url: str | None = Field(
+        default=None,
+        description="The event bus's Redis (redis:// or rediss://), shared by every process; "
+        "unset: broadcaster's memory backend, which reaches only this process.",
+    )
 
     session_days: int = Field(default=30, ge=1, le=365)
     fanout_max_followers: int = Field(
@@ -125,6 +132,13 @@ class Settings(BaseSettings):
                 raise ValueError(f"not an address or CIDR network: {proxy!r}") from error
         return proxies
 
+    @field_validator("broadcast_url")
+    @classmethod
+    def _broadcast_url_is_redis(cls, url: str | None) -> str | None:
+        if url is not None and urlparse(url).scheme not in REDIS_SCHEMES:
+            raise ValueError(f"the event bus needs a redis:// or rediss:// URL, not {url!r}")
+        return url
+
     @property
     def trusted_proxy_networks(self) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
         return [ipaddress.ip_network(proxy.strip(), strict=False) for proxy in self.trusted_proxies]
@@ -168,6 +182,7 @@ class Settings(BaseSettings):
             "MONGODB_URL": self.mongodb_url,
             "REDIS_URL": self.redis_url,
             "S3_ENDPOINT_URL": self.s3_endpoint_url,
+            "BROADCAST_URL": self.broadcast_url,
         }
         return [f"PICTOGRAPH_{name}" for name, url in urls.items() if url is None]
 

@@ -21,6 +21,7 @@ from storage.redis import Redis
 from storage.session import SessionRecord
 from storage.stores import Stores
 from storage.user import UserRecord
+from subscriptions.bus import EventBus
 
 
 def utc_now() -> datetime:
@@ -49,6 +50,7 @@ class Services:
     # The process's bound on concurrent image decodes, shared by every request.
     decode_slots: DecodeSlots
     cost_budget: CostBudget  # query cost points each viewer may spend a minute
+    bus: EventBus  # publish only after the write an event announces is durable
     clock: Callable[[], datetime] = utc_now
 
 

@@ -87,7 +87,12 @@ async def test_readyz_is_503_with_the_death_while_the_in_server_worker_keeps_dyi
     assert (worker["state"], worker["alive"]) == ("restarting", False)
     assert worker["restarts"] >= 1
     assert "RuntimeError: the worker loop is broken" in worker["last_death"]
-    assert unready["backends"] == {"mongodb": "ok", "redis": "ok", "object_storage": "ok"}
+    assert unready["backends"] == {
+        "mongodb": "ok",
+        "redis": "ok",
+        "object_storage": "ok",
+        "event_bus": "ok",
+    }
     assert ready["fanout"]["worker"]["state"] == "running"
 
 

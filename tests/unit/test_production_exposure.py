@@ -26,6 +26,7 @@ def app_for(environment: Environment, **settings: Any) -> Starlette:
         "mongodb_url": "mongodb://db.invalid:27017",
         "redis_url": "redis://cache.invalid:6379/0",
         "s3_endpoint_url": "https://s3.invalid",
+        "broadcast_url": "redis://bus.invalid:6379/0",
         "secret_key": "a production secret of its own",
     }
     return create_app(Settings.model_validate({"environment": environment, **backends, **settings}))

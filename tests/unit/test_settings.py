@@ -9,6 +9,7 @@ REAL_BACKENDS = {
     "mongodb_url": "mongodb://db:27017",
     "redis_url": "redis://cache:6379/0",
     "s3_endpoint_url": "https://s3.example.com",
+    "broadcast_url": "redis://bus:6379/0",
 }
 
 
@@ -69,3 +70,20 @@ def test_a_real_redis_may_leave_fan_out_to_worker_processes() -> None:
     )
 
     assert not settings.runs_fanout_in_server
+
+
+def test_production_refuses_the_in_process_event_bus() -> None:
+    with pytest.raises(ValidationError, match="PICTOGRAPH_BROADCAST_URL"):
+        Settings.model_validate(
+            {
+                "environment": "production",
+                "secret_key": "s3cr3t",
+                **REAL_BACKENDS,
+                "broadcast_url": None,
+            }
+        )
+
+
+def test_the_event_bus_url_must_be_redis() -> None:
+    with pytest.raises(ValidationError, match="redis:// or rediss://"):
+        Settings.model_validate({"broadcast_url": "kafka://bus:9092"})

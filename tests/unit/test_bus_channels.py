@@ -1,0 +1,42 @@
+"""Channel names come from one module, and each event knows its channel."""
+
+from __future__ import annotations
+
+from subscriptions.channels import (
+    channel_of,
+    post_channel,
+    sessions_channel,
+    thread_channel,
+    user_channel,
+)
+from subscriptions.events import (
+    CommentAdded,
+    MessageReceived,
+    NotificationReceived,
+    PostLiked,
+    SessionRevoked,
+)
+
+
+def test_likes_and_comments_go_to_their_posts_channel() -> None:
+    assert channel_of(PostLiked(post_id=7, actor_id=1)) == post_channel(7)
+    assert channel_of(CommentAdded(post_id=7, comment_id=2)) == post_channel(7)
+
+
+def test_messages_go_to_their_threads_channel() -> None:
+    assert channel_of(MessageReceived(thread_id=3, seq=1)) == thread_channel(3)
+
+
+def test_notifications_go_to_their_receivers_channel() -> None:
+    assert channel_of(NotificationReceived(user_id=5, notification_id=9)) == user_channel(5)
+
+
+def test_revoked_sessions_go_to_the_one_sessions_channel() -> None:
+    assert channel_of(SessionRevoked(session_id="abc")) == sessions_channel()
+
+
+def test_channels_of_different_things_with_the_same_id_differ() -> None:
+    names = {post_channel(1), user_channel(1), thread_channel(1), sessions_channel()}
+
+    assert len(names) == 4
+    assert all(name.startswith("pictograph:") for name in names)
