@@ -13,10 +13,20 @@ from broadcaster import Broadcast
 from subscriptions.bus import MEMORY_URL, EventBus, open_event_bus
 from subscriptions.channels import post_channel, thread_channel
 from subscriptions.events import CommentAdded, Event, MessageReceived, PostLiked
-from subscriptions.subscription import SUBSCRIBER_TOO_SLOW_CLOSE_CODE, SubscriberTooSlow
+from subscriptions.subscription import (
+    SUBSCRIBER_TOO_SLOW_CLOSE_CODE,
+    SubscriberTooSlow,
+    Subscription,
+)
 from tests.servers import free_port
 
 SMALL_QUEUE = 3  # a subscriber this many events behind is dropped, in these tests
+WAIT_SECONDS = 5  # only bounds a failing test
+
+
+async def next_event(subscription: Subscription) -> Event:
+    async with asyncio.timeout(WAIT_SECONDS):
+        return await anext(subscription)
 
 
 async def no_probe() -> None:
@@ -39,7 +49,7 @@ async def test_a_subscriber_receives_the_events_of_its_channel_in_order() -> Non
         await bus.publish(PostLiked(post_id=1, actor_id=2))
         await bus.publish(CommentAdded(post_id=1, comment_id=3))
 
-        received = [await anext(subscription), await anext(subscription)]
+        received = [await next_event(subscription), await next_event(subscription)]
 
     assert received == [PostLiked(post_id=1, actor_id=2), CommentAdded(post_id=1, comment_id=3)]
 
@@ -49,7 +59,7 @@ async def test_a_subscriber_receives_nothing_of_other_channels(bus: EventBus) ->
         await bus.publish(PostLiked(post_id=2, actor_id=2))
         await bus.publish(PostLiked(post_id=1, actor_id=5))
 
-        assert await anext(subscription) == PostLiked(post_id=1, actor_id=5)
+        assert await next_event(subscription) == PostLiked(post_id=1, actor_id=5)
 
 
 async def test_a_subscriber_that_cannot_keep_up_is_dropped_and_the_others_keep_receiving(
@@ -64,10 +74,10 @@ async def test_a_subscriber_that_cannot_keep_up_is_dropped_and_the_others_keep_r
         for event in events:
             await bus.publish(event)
             # Once the fast one has it, the slow one was offered it too.
-            received.append(await anext(fast))
+            received.append(await next_event(fast))
 
         with pytest.raises(SubscriberTooSlow) as dropped:
-            await anext(slow)
+            await next_event(slow)
 
     assert received == events
     assert dropped.value.close_code == SUBSCRIBER_TOO_SLOW_CLOSE_CODE == 4013
@@ -78,7 +88,7 @@ async def test_a_subscriber_that_keeps_up_is_never_dropped(bus: EventBus) -> Non
         for seq in range(1, 4 * SMALL_QUEUE):
             await bus.publish(MessageReceived(thread_id=1, seq=seq))
 
-            assert await anext(subscription) == MessageReceived(thread_id=1, seq=seq)
+            assert await next_event(subscription) == MessageReceived(thread_id=1, seq=seq)
 
 
 async def test_a_malformed_message_is_logged_and_skipped(
@@ -88,7 +98,7 @@ async def test_a_malformed_message_is_logged_and_skipped(
         await broadcast.publish(post_channel(1), '{"t": "PostLiked", "post_id": "one"}')
         await bus.publish(PostLiked(post_id=1, actor_id=2))
 
-        assert await anext(subscription) == PostLiked(post_id=1, actor_id=2)
+        assert await next_event(subscription) == PostLiked(post_id=1, actor_id=2)
     assert "skipped a malformed message on pictograph:post:1" in caplog.text
 
 
@@ -104,7 +114,8 @@ async def test_subscriptions_end_when_the_bus_closes() -> None:
         listener = asyncio.create_task(listen())
         await subscribed.wait()
 
-    assert await listener == []
+    async with asyncio.timeout(WAIT_SECONDS):
+        assert await listener == []
 
 
 async def test_a_publish_that_fails_is_logged_and_never_raises(
