@@ -14,6 +14,16 @@ from resolvers.errors import ErrorCode, FieldError
 RecordT = TypeVar("RecordT")
 
 MAX_RECORD_ID = (1 << 63) - 1  # ids are signed 64-bit in MongoDB
+# A key a client chooses so that a retried mutation returns its first result (a post's
+# clientMutationId, a message's clientId): room for a UUID or a client timestamp and counter.
+MAX_RETRY_KEY_LENGTH = 64
+
+
+def retry_key_error(key: str, field_name: str) -> FieldError | None:
+    """Why a client's retry key is refused, naming `field_name`; None when it is fine."""
+    if 0 < len(key) <= MAX_RETRY_KEY_LENGTH:
+        return None
+    return FieldError(ErrorCode.INVALID, field_name, f"Use 1 to {MAX_RETRY_KEY_LENGTH} characters.")
 
 
 def to_global_id(type_name: str, record_id: int) -> str:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from resolvers.context import Context
 from resolvers.errors import BadUserInput, ErrorCode, FieldError
-from resolvers.ids import node_argument, typed_id_argument
+from resolvers.ids import node_argument, retry_key_error, typed_id_argument
 from resolvers.pagination import (
     DEFAULT_PAGE_SIZE,
     Page,
@@ -30,7 +30,6 @@ from storage.user import UserRecord
 MAX_MESSAGE_LENGTH = 2_000  # as a long chat message; longer belongs in a post
 MAX_THREAD_PARTICIPANTS = 32  # a group chat's size, as Instagram's; fan-out per message stays small
 MAX_RECIPIENTS = MAX_THREAD_PARTICIPANTS - 1  # everyone but the sender
-MAX_CLIENT_ID_LENGTH = 64  # room for a UUID or a client timestamp and counter
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,12 +71,8 @@ def _input_errors(
         errors.append(
             FieldError(ErrorCode.INVALID, "text", f"Write 1 to {MAX_MESSAGE_LENGTH:,} characters.")
         )
-    if not 0 < len(client_id) <= MAX_CLIENT_ID_LENGTH:
-        errors.append(
-            FieldError(
-                ErrorCode.INVALID, "clientId", f"Use 1 to {MAX_CLIENT_ID_LENGTH} characters."
-            )
-        )
+    if (problem := retry_key_error(client_id, "clientId")) is not None:
+        errors.append(problem)
     return errors
 
 

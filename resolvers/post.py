@@ -11,7 +11,7 @@ from media.image import render_post_image
 from resolvers import fanout
 from resolvers.context import Context
 from resolvers.errors import DeleteResult, ErrorCode, FieldError
-from resolvers.ids import node_argument
+from resolvers.ids import node_argument, retry_key_error
 from resolvers.media import MediaWriter, rendered_uploads, rendition_keys
 from resolvers.pagination import (
     DEFAULT_PAGE_SIZE,
@@ -29,7 +29,6 @@ from storage.user import UserRecord
 
 MAX_MEDIA_PER_POST = 10  # Instagram's carousel limit
 MAX_CAPTION_LENGTH = 2_200  # as Instagram
-MAX_CLIENT_MUTATION_ID_LENGTH = 64  # room for a UUID or a client timestamp and counter
 MAX_HASHTAGS = 30  # as Instagram: more is spam
 MAX_MENTIONS = 20  # as Instagram
 HASHTAG_PATTERN = re.compile(r"#(\w{1,100})")
@@ -108,17 +107,10 @@ def _input_errors(
                 ErrorCode.INVALID, "caption", f"Use at most {MAX_CAPTION_LENGTH:,} characters."
             )
         )
-    if (
-        client_mutation_id is not None
-        and not 0 < len(client_mutation_id) <= MAX_CLIENT_MUTATION_ID_LENGTH
+    if client_mutation_id is not None and (
+        problem := retry_key_error(client_mutation_id, "clientMutationId")
     ):
-        errors.append(
-            FieldError(
-                ErrorCode.INVALID,
-                "clientMutationId",
-                f"Use 1 to {MAX_CLIENT_MUTATION_ID_LENGTH} characters.",
-            )
-        )
+        errors.append(problem)
     return errors
 
 

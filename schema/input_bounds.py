@@ -42,7 +42,7 @@ from graphql.language import ArgumentNode
 from strawberry.extensions import SchemaExtension
 from strawberry.types.execution import PreExecutionError
 
-from resolvers import account, comment, message, post, user
+from resolvers import account, comment, ids, message, post, user
 from resolvers.errors import BadUserInput
 
 PAYLOAD_ERROR_ROOM = 4
@@ -82,10 +82,10 @@ STRING_BOUNDS: Mapping[str, int] = {
     "UpdateProfileInput.bio": PAYLOAD_ERROR_ROOM * account.MAX_BIO_LENGTH,
     "CreateUploadInput.contentType": CONTENT_TYPE_BOUND,
     "CreatePostInput.caption": PAYLOAD_ERROR_ROOM * post.MAX_CAPTION_LENGTH,
-    "CreatePostInput.clientMutationId": PAYLOAD_ERROR_ROOM * post.MAX_CLIENT_MUTATION_ID_LENGTH,
+    "CreatePostInput.clientMutationId": PAYLOAD_ERROR_ROOM * ids.MAX_RETRY_KEY_LENGTH,
     "AddCommentInput.text": PAYLOAD_ERROR_ROOM * comment.MAX_COMMENT_LENGTH,
     "SendMessageInput.text": PAYLOAD_ERROR_ROOM * message.MAX_MESSAGE_LENGTH,
-    "SendMessageInput.clientId": PAYLOAD_ERROR_ROOM * message.MAX_CLIENT_ID_LENGTH,
+    "SendMessageInput.clientId": PAYLOAD_ERROR_ROOM * ids.MAX_RETRY_KEY_LENGTH,
 }
 
 LIST_BOUNDS: Mapping[str, int] = {

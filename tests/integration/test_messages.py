@@ -6,7 +6,7 @@ import asyncio
 import uuid
 from typing import Any
 
-from resolvers.ids import to_global_id
+from resolvers.ids import MAX_RETRY_KEY_LENGTH, to_global_id
 from resolvers.message import MAX_MESSAGE_LENGTH, MAX_RECIPIENTS
 from tests.client import Account, GraphQLClient
 
@@ -296,3 +296,14 @@ async def test_writing_only_to_oneself_is_refused(graphql: GraphQLClient) -> Non
     payload = await send(graphql, alice, to=[alice.id])
 
     assert error(payload) == ("INVALID", "recipientIds")
+
+
+async def test_an_over_long_client_id_is_refused_and_writes_nothing(graphql: GraphQLClient) -> None:
+    alice, bob = await graphql.sign_up(), await graphql.sign_up()
+
+    refused = await send(graphql, alice, to=[bob.id], client_id="k" * (MAX_RETRY_KEY_LENGTH + 1))
+    longest = await send(graphql, alice, "kept", to=[bob.id], client_id="k" * MAX_RETRY_KEY_LENGTH)
+
+    assert error(refused) == ("INVALID", "clientId")
+    assert longest["errors"] == []
+    assert [thread["lastMessage"]["text"] for thread in await inbox(graphql, bob)] == ["kept"]

@@ -7,6 +7,7 @@ from typing import Any
 import httpx
 import pytest
 
+from resolvers.ids import MAX_RETRY_KEY_LENGTH
 from tests.client import Account, GraphQLClient
 from tests.media import decoded, jpeg
 
@@ -201,3 +202,20 @@ async def test_an_avatar_upload_becomes_a_square_avatar(media_graphql: GraphQLCl
     async with httpx.AsyncClient() as http:
         avatar = decoded((await http.get(data["updateProfile"]["user"]["avatarUrl"])).content)
     assert avatar.size == (320, 320)
+
+
+async def test_an_over_long_client_mutation_id_is_refused_and_writes_nothing(
+    graphql: GraphQLClient,
+) -> None:
+    author = await graphql.sign_up()
+
+    refused = await graphql.create_post(
+        author, [jpeg(64, 64)], client_mutation_id="k" * (MAX_RETRY_KEY_LENGTH + 1)
+    )
+
+    assert [(e["code"], e["field"]) for e in refused["errors"]] == [("INVALID", "clientMutationId")]
+    assert refused["post"] is None
+    profile = await graphql.data(
+        "query ($u: String!) { user(username: $u) { postCount } }", {"u": author.username}
+    )
+    assert profile["user"]["postCount"] == 0
