@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, nullcontext
 from datetime import timedelta
 
 from starlette.applications import Starlette
@@ -48,24 +47,19 @@ def create_app(settings: Settings, *, demo_users: int = 0) -> Starlette:
                     TrustedDocumentStore.of(runtime.database),
                 ),
             )
-            stop = asyncio.Event()
             supervisor = None
             if settings.runs_fanout_in_server:
                 consumer = consumer_name()
                 supervisor = Supervisor(lambda: FanoutWorker(runtime.jobs, consumer))
             app.state.fanout_supervisor = supervisor
-            worker = None if supervisor is None else supervisor.start(stop)
-            if demo_users:
-                await seed_services(runtime.services, users=demo_users)
-                print(
-                    f"Demo data loaded: log in as {DEMO_LOGIN!r} with password {DEMO_PASSWORD!r}."
-                )
-            try:
+            async with nullcontext() if supervisor is None else supervisor.running():
+                if demo_users:
+                    await seed_services(runtime.services, users=demo_users)
+                    print(
+                        f"Demo data loaded: log in as {DEMO_LOGIN!r} "
+                        f"with password {DEMO_PASSWORD!r}."
+                    )
                 yield
-            finally:
-                stop.set()
-                if worker is not None:
-                    await worker
 
     graphiql_enabled = not settings.is_production
     schema = build_schema(

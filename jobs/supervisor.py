@@ -8,7 +8,8 @@ import asyncio
 import logging
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -66,9 +67,16 @@ class Supervisor:
         self._restarts = 0
         self._last_death: str | None = None
 
-    def start(self, stop: asyncio.Event) -> asyncio.Task[None]:
+    @asynccontextmanager
+    async def running(self) -> AsyncIterator[Supervisor]:
+        """Runs in a task of its own while the block runs; stopped (and awaited) after."""
+        stop = asyncio.Event()
         self._task = asyncio.create_task(self.run(stop), name="fan-out supervisor")
-        return self._task
+        try:
+            yield self
+        finally:
+            stop.set()
+            await self._task
 
     async def run(self, stop: asyncio.Event) -> None:
         backoff = Backoff(self._restart_first, RESTART_MOST_SECONDS)

@@ -77,17 +77,12 @@ def job_services(services: Services) -> JobServices:
 @asynccontextmanager
 async def supervised_worker(services: Services) -> AsyncIterator[Supervisor]:
     """A worker as the server runs it (supervised), stopped when the block ends."""
-    stop = asyncio.Event()
     supervisor = Supervisor(
         lambda: FanoutWorker(job_services(services), "test-worker"),
         restart_first_seconds=RESTART_SECONDS,
     )
-    task = supervisor.start(stop)
-    try:
+    async with supervisor.running():
         yield supervisor
-    finally:
-        stop.set()
-        await task
 
 
 class DyingFeedStore(FeedStore):

@@ -57,17 +57,6 @@ async def readyz_until(http: httpx.AsyncClient, status_code: int) -> Any:
     pytest.fail(f"/readyz never answered {status_code}: {response.text}")
 
 
-@asynccontextmanager
-async def started(supervisor: Supervisor) -> AsyncIterator[Supervisor]:
-    stop = asyncio.Event()
-    task = supervisor.start(stop)
-    try:
-        yield supervisor
-    finally:
-        stop.set()
-        await task
-
-
 async def test_readyz_is_503_with_the_death_while_the_in_server_worker_keeps_dying(
     redis_process: RedisProcess, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -112,7 +101,7 @@ async def test_a_worker_hanging_in_a_job_is_stuck_and_the_server_unready(
         lambda: FanoutWorker(jobs, "hanging"), stuck_after_seconds=STUCK_AFTER_SECONDS
     )
 
-    async with started(supervisor):
+    async with supervisor.running():
         for _ in range(WAIT_SECONDS * 20):
             if supervisor.health().stuck:
                 break
@@ -158,7 +147,7 @@ async def test_a_job_left_pending_unclaimed_makes_a_server_with_a_worker_unready
     await asyncio.sleep(CLAIM_IDLE_MS / 1_000 * 5)
     supervisor = Supervisor(lambda: FanoutWorker(jobs, "alive"))
 
-    async with started(supervisor):
+    async with supervisor.running():
         with_worker, ready_with_worker = await fanout_report(reported, supervisor)
     _, ready_without_worker = await fanout_report(reported, None)
 
