@@ -14,10 +14,12 @@ from app.media_routes import UPLOAD_PATH
 from app.settings import Settings
 from jobs.context import JobServices
 from media.decode_slots import DecodeSlots, default_decode_slots
-from ranking.ranker import InProcessRanker
+from ranking.model_file import SessionModel
+from ranking.ranker import Ranker
 from resolvers.context import Services
 from storage.cost_budget import CostBudget
 from storage.ids import IdGenerator
+from storage.interaction import InteractionLog
 from storage.mongo import Database, open_database, ping
 from storage.objects import LocalObjectStorage, ObjectStorage, open_s3_storage
 from storage.rate_limit import RateLimiter
@@ -82,6 +84,10 @@ async def open_runtime(settings: Settings) -> AsyncIterator[Runtime]:
         decode_slots = stack.enter_context(DecodeSlots(default_decode_slots()))
         stores = Stores.create(database, redis, feed_inactive_after=settings.feed_inactive_after)
         await stores.create_indexes()
+        # Entered after the stores' clients, so its last flush runs before they close.
+        interactions = await stack.enter_async_context(
+            InteractionLog(stores.interactions, stores.affinity).running()
+        )
         passwords = password_hasher()
         services = Services(
             stores=stores,
@@ -94,7 +100,7 @@ async def open_runtime(settings: Settings) -> AsyncIterator[Runtime]:
             objects=objects,
             session_lifetime=settings.session_lifetime,
             media_base_url=settings.resolved_media_base_url,
-            ranker=InProcessRanker(),
+            ranker=Ranker(SessionModel.open()),
             fanout_max_followers=settings.fanout_max_followers,
             cursor_secret=hashlib.sha256(
                 b"cursors|" + settings.secret_key.get_secret_value().encode()
@@ -102,6 +108,7 @@ async def open_runtime(settings: Settings) -> AsyncIterator[Runtime]:
             decode_slots=decode_slots,
             cost_budget=CostBudget(redis, settings.cost_budget_per_minute),
             bus=bus,
+            interactions=interactions,
         )
         yield Runtime(
             services=services,

@@ -1,41 +1,40 @@
-"""Ranking candidates: one call scores a whole window of them.
+"""Ranking a window of candidates: one model call scores all of them, and the surface's
+head weights (ranking/weights.py) turn each candidate's head probabilities into its score.
 
-`InProcessRanker` evaluates a fixed linear model in the process; it is the only ranker until
-a trained model served by Triton lands (the ranking issue), when it becomes the fallback.
+The model is any EngagementModel: Triton, or the same ONNX file evaluated in process.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Protocol
 
-from ranking.features import FEATURE_NAMES, Candidate
+import numpy as np
 
-# A linear model over the features, weights in FEATURE_NAMES order: fresh posts first,
-# engagement lifts a post, accounts the viewer follows count more. Hand-set, not trained.
-FALLBACK_WEIGHTS = (0.0, -1.0, 0.6, 0.4, 0.05, 0.5)
-assert len(FALLBACK_WEIGHTS) == len(FEATURE_NAMES)
+from ranking.model import HEADS, EngagementModel, Features
+from ranking.weights import surface_scores
 
 
-class Ranker(Protocol):
-    async def score(self, candidates: Sequence[Candidate]) -> list[float]: ...
+class RankerError(RuntimeError):
+    """The model answered something that is not a probability per head and candidate."""
 
 
-class InProcessRanker:
-    def __init__(self, weights: Sequence[float] = FALLBACK_WEIGHTS) -> None:
-        self._weights = tuple(weights)
+class Ranker:
+    def __init__(self, model: EngagementModel) -> None:
+        self._model = model
 
-    async def score(self, candidates: Sequence[Candidate]) -> list[float]:
-        return [
-            sum(w * x for w, x in zip(self._weights, candidate.vector(), strict=True))
-            for candidate in candidates
-        ]
+    async def score(self, surface: str, features: Features) -> list[float]:
+        """Each candidate's score on the surface, in the features' row order."""
+        if len(features) == 0:
+            return []
+        probabilities = await self._model.predict(features)
+        if np.shape(probabilities) != (len(features), len(HEADS)):
+            raise RankerError(
+                f"the model returned {np.shape(probabilities)} for {len(features)} candidates"
+            )
+        return [float(score) for score in surface_scores(surface, probabilities)]
 
-
-async def rank(ranker: Ranker, candidates: Sequence[Candidate]) -> list[int]:
-    """Post ids, best first; ties keep the newest first."""
-    scores = await ranker.score(candidates)
-    order = sorted(
-        zip(candidates, scores, strict=True), key=lambda pair: (-pair[1], -pair[0].post_id)
-    )
-    return [candidate.post_id for candidate, _ in order]
+    async def rank(self, surface: str, post_ids: Sequence[int], features: Features) -> list[int]:
+        """Post ids, best first; ties keep the newest first."""
+        scores = await self.score(surface, features)
+        order = sorted(zip(post_ids, scores, strict=True), key=lambda pair: (-pair[1], -pair[0]))
+        return [post_id for post_id, _ in order]

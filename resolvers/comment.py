@@ -17,8 +17,10 @@ from resolvers.pagination import (
     visible_keyset_page,
 )
 from resolvers.post import resolve_post_argument, visible_post
+from resolvers.ranking import log_interaction
 from resolvers.viewer import require_viewer
 from storage.comment import CommentRecord
+from storage.interaction import InteractionKind
 from storage.mongo import whole_milliseconds
 from storage.post import PREVIEW_COMMENTS, CommentRef, PostRecord
 
@@ -70,6 +72,7 @@ async def add_comment(
         await stores.posts.add_preview_comment(post.id, CommentRef(comment.id, viewer.id))
     else:
         await stores.comments.increment_reply_count(reply_to_id, 1)
+    log_interaction(context, InteractionKind.COMMENT, viewer, post.author_id, post)
     return CommentResult(comment=comment)
 
 

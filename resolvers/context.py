@@ -15,6 +15,7 @@ from ranking.ranker import Ranker
 from resolvers.rate_limits import RateLimits
 from storage.cost_budget import CostBudget
 from storage.ids import IdGenerator
+from storage.interaction import InteractionLog
 from storage.objects import ObjectStorage
 from storage.rate_limit import RateLimiter
 from storage.redis import Redis
@@ -51,6 +52,8 @@ class Services:
     decode_slots: DecodeSlots
     cost_budget: CostBudget  # query cost points each viewer may spend a minute
     bus: EventBus  # publish only after the write an event announces is durable
+    # What the app showed and what viewers did: buffered, written off the request's path.
+    interactions: InteractionLog
     clock: Callable[[], datetime] = utc_now
 
 

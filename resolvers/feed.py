@@ -28,8 +28,6 @@ from enum import StrEnum
 
 from redis.exceptions import RedisError
 
-from ranking.features import Candidate
-from ranking.ranker import rank
 from resolvers import fanout
 from resolvers.context import Context
 from resolvers.errors import BadUserInput, CursorExpired
@@ -42,11 +40,12 @@ from resolvers.pagination import (
     page_size,
 )
 from resolvers.post import prefetch_cards, visible_posts
+from resolvers.ranking import log_impressions, rank_posts
 from resolvers.viewer import require_viewer
 from storage.feed import FEED_MAX_ITEMS
 from storage.follow import FollowState
 from storage.id_lists import IdList
-from storage.ids import id_for_time, id_to_datetime
+from storage.ids import id_for_time
 from storage.large_accounts import LARGE_ACCOUNTS_TTL_SECONDS
 from storage.post import PostRecord
 from storage.ranked_window import Surface
@@ -147,6 +146,7 @@ async def _ranked_list(
         for position, post in chosen
     ]
     await prefetch_cards(context, [post for _, post in chosen])
+    log_impressions(context, viewer, surface, chosen)
     return Page(edges=edges, has_next_page=has_next_page)
 
 
@@ -177,20 +177,8 @@ async def _rank(context: Context, viewer: UserRecord, surface: Surface) -> list[
     posts = await _showable(
         context, viewer, await _window_candidates(context, viewer, surface), surface
     )
-    now = context.services.clock()
-    candidates = [
-        Candidate(
-            post_id=post.id,
-            age_hours=(now - id_to_datetime(post.id)).total_seconds() / 3600,
-            like_count=post.like_count,
-            comment_count=post.comment_count,
-            media_count=len(post.media),
-            viewer_follows_author=surface is Surface.FEED,
-        )
-        for post in posts
-    ]
     try:
-        return await rank(context.services.ranker, candidates)
+        return await rank_posts(context, viewer, surface, posts)
     except Exception as error:
         # Ranking only orders the list: whatever the ranker raises (a model served by
         # another process would raise errors of its own), the list is served newest first.
@@ -216,6 +204,8 @@ async def _newest_first_page(
     shown, has_next_page = await fill_page(fetch, keep, lambda post_id: post_id, size, before_id)
     edges = [(encode_signed_cursor(secret, scope, [post.id]), post) for post in shown]
     await prefetch_cards(context, shown)
+    # A newest-first page knows no absolute position: its impressions count from its top.
+    log_impressions(context, viewer, surface, list(enumerate(shown)))
     return Page(edges=edges, has_next_page=has_next_page)
 
 

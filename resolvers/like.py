@@ -5,7 +5,9 @@ from __future__ import annotations
 from resolvers.context import Context
 from resolvers.errors import FieldError
 from resolvers.post import PostResult, resolve_post_argument
+from resolvers.ranking import log_interaction
 from resolvers.viewer import require_viewer
+from storage.interaction import InteractionKind
 from storage.post import PostRecord
 
 
@@ -33,6 +35,8 @@ async def _set_like(context: Context, raw_post_id: str, *, liked: bool) -> PostR
     if not changed:
         return PostResult(post=await reload_post(context, post.id))
     counted = await stores.posts.increment_counts(post.id, like=1 if liked else -1)
+    if liked:
+        log_interaction(context, InteractionKind.LIKE, viewer, post.author_id, post)
     # This write's own results, not the cache's: read-after-write for the liker.
     context.loaders.liked_by_post_id.clear(post.id).prime(post.id, liked)
     return PostResult(post=remember_post(context, post.id, counted))

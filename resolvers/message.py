@@ -22,7 +22,9 @@ from resolvers.pagination import (
     page_size,
     visible_keyset_page,
 )
+from resolvers.ranking import log_interaction
 from resolvers.viewer import require_viewer
+from storage.interaction import InteractionKind
 from storage.message import MessageRecord, ThreadRecord
 from storage.mongo import whole_milliseconds
 from storage.user import UserRecord
@@ -118,6 +120,9 @@ async def send_message(
         client_id=client_id,
         created_at=now,
     )
+    for participant in participant_ids:
+        if participant != viewer.id:
+            log_interaction(context, InteractionKind.MESSAGE, viewer, participant)
     return MessageResult(message=message)
 
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from resolvers.context import Context
 from resolvers.pagination import Page, encode_cursor, page_size
+from resolvers.ranking import log_interaction
 from resolvers.viewer import require_viewer
+from storage.interaction import InteractionKind
 from storage.user import UserRecord
 
 MAX_SEARCH_QUERY_LENGTH = 64
@@ -20,7 +22,12 @@ def viewer(context: Context) -> UserRecord | None:
 
 async def user_by_username(context: Context, username: str) -> UserRecord | None:
     user_id = await context.services.stores.users.find_id_by_username(username.strip().lstrip("@"))
-    return None if user_id is None else await user_by_id(context, user_id)
+    user = None if user_id is None else await user_by_id(context, user_id)
+    # A profile opened by name: the ranking's "profile opens" signal. The query does not say
+    # where it was opened from (a post, search, a link), so every open by name counts.
+    if user is not None and context.viewer is not None and user.id != context.viewer.id:
+        log_interaction(context, InteractionKind.PROFILE_OPEN, context.viewer, user.id)
+    return user
 
 
 async def user_by_id(context: Context, user_id: int) -> UserRecord | None:

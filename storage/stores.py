@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
+from storage.affinity import AffinityStore
 from storage.block import BlockStore
 from storage.cache import record_cache, relation_cache
 from storage.comment import CommentRecord, CommentStore
@@ -13,6 +14,7 @@ from storage.feed import FeedStore
 from storage.follow import FollowStore
 from storage.hashtag import HashtagStore
 from storage.id_lists import IdListStore
+from storage.interaction import InteractionStore
 from storage.large_accounts import LargeAccountStore
 from storage.like import LikeStore
 from storage.message import MessageStore
@@ -44,6 +46,8 @@ class Stores:
     id_lists: IdListStore
     large_accounts: LargeAccountStore
     fanout: FanoutQueue
+    interactions: InteractionStore
+    affinity: AffinityStore
 
     @classmethod
     def create(
@@ -72,6 +76,8 @@ class Stores:
             id_lists=IdListStore(redis),
             large_accounts=LargeAccountStore(redis, users),
             fanout=FanoutQueue(redis, database["outbox"]),
+            interactions=InteractionStore(database["interactions"]),
+            affinity=AffinityStore(redis),
         )
 
     async def create_indexes(self) -> None:
@@ -87,5 +93,6 @@ class Stores:
             self.messages,
             self.hashtags,
             self.fanout,
+            self.interactions,
         ):
             await store.create_indexes()

@@ -7,7 +7,7 @@ Each test has an app of its own against a redis-server it can stop and start aga
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -17,7 +17,8 @@ import pytest
 
 from app.main import create_app
 from app.services import Runtime, open_runtime
-from ranking.features import Candidate
+from ranking.model import Features, Probabilities
+from ranking.ranker import Ranker
 from resolvers import feed as feed_resolvers
 from resolvers.context import Context
 from resolvers.feed import FeedOrder
@@ -182,10 +183,10 @@ async def test_a_forged_cursor_is_refused_while_redis_is_down(
     assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
 
 
-class UnreachableRanker:
-    """A ranker whose model server does not answer."""
+class UnreachableModel:
+    """A model server that does not answer."""
 
-    async def score(self, candidates: Sequence[Candidate]) -> list[float]:
+    async def predict(self, features: Features) -> Probabilities:
         raise ConnectionError("the model server is unreachable")
 
 
@@ -198,7 +199,7 @@ async def runtime(redis_process: RedisProcess) -> AsyncIterator[Runtime]:
 async def test_the_ranked_feed_is_served_newest_first_when_the_ranker_fails(
     runtime: Runtime,
 ) -> None:
-    services = dataclasses.replace(runtime.services, ranker=UnreachableRanker())
+    services = dataclasses.replace(runtime.services, ranker=Ranker(UnreachableModel()))
     viewer = await insert_user(services)
     posts = [services.ids.next_id() for _ in range(POSTS)]
     for post_id in posts:
