@@ -14,6 +14,12 @@ from ranking.model import HEADS, EngagementModel, Features
 from ranking.weights import surface_scores
 
 
+# Scores closer than this are the model's numerical noise, not a preference (posts alike but
+# for a few milliseconds of age score ~1e-6 apart, in no particular order): they tie, and
+# ties go newest first, which also keeps a ranked cursor's newest-first fallback complete.
+SCORE_QUANTUM = 1e-3
+
+
 class RankerError(RuntimeError):
     """The model answered something that is not a probability per head and candidate."""
 
@@ -35,6 +41,6 @@ class Ranker:
 
     async def rank(self, surface: str, post_ids: Sequence[int], features: Features) -> list[int]:
         """Post ids, best first; ties keep the newest first."""
-        scores = await self.score(surface, features)
+        scores = [round(score / SCORE_QUANTUM) for score in await self.score(surface, features)]
         order = sorted(zip(post_ids, scores, strict=True), key=lambda pair: (-pair[1], -pair[0]))
         return [post_id for post_id, _ in order]

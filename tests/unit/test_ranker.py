@@ -53,6 +53,12 @@ async def test_ties_keep_the_newest_first() -> None:
     assert await Ranker(model).rank(Surface.FEED.value, [1, 3, 2], features(3)) == [3, 2, 1]
 
 
+async def test_scores_within_numerical_noise_tie_and_go_newest_first() -> None:
+    model = FixedModel([[0.5, 0.1, 0.1, 0.1000001], [0.5, 0.1, 0.1, 0.1]])
+
+    assert await Ranker(model).rank(Surface.FEED.value, [1, 2], features(2)) == [2, 1]
+
+
 async def test_one_model_call_scores_the_whole_window() -> None:
     model = FixedModel([[0.1] * len(HEADS)] * 200)
 
