@@ -1,9 +1,15 @@
-"""Demo data: users with a realistic follow graph, so a newcomer sees a lived-in app.
+"""Demo data: users with a realistic follow graph and tastes, so a newcomer sees a lived-in
+app and the interaction log carries signal.
 
-Follower counts in real networks follow a power law: a few accounts are followed by most
-people, most accounts by a handful. The graph below has `CELEBRITY_COUNT` such accounts and
-a long tail drawn from a Zipf-like distribution, with a fixed random seed so every run (and
-every screenshot in the docs) shows the same data.
+The demo world is `ranking/simulation.py`'s, with a fixed seed so every run (and every
+screenshot in the docs) shows the same data: users with hidden tastes (topics, favourite
+authors, activity, the hour they are online), a follow graph whose follower counts follow a
+power law (a few accounts followed by most people, most by a handful) and lean towards
+like-minded accounts, and a day of posts tagged with their topic. Each follower likes and
+comments on a post with the simulator's true probability, through the same resolvers a
+client calls, so the likes, comments and the affinity counters they feed reflect the tastes,
+as the logs the model is trained on do (`pictograph train-ranker` simulates those directly,
+for many more users and days, without a server).
 """
 
 from __future__ import annotations
@@ -13,11 +19,13 @@ import io
 import random
 from collections import Counter
 
+import numpy as np
 from PIL import Image, ImageDraw
 from rich.progress import Progress
 
 from app.services import open_runtime
 from app.settings import Settings
+from ranking.simulation import SimulationConfig, World, make_world, true_probabilities
 from resolvers.comment import add_comment
 from resolvers.context import Context, Services
 from resolvers.ids import to_global_id
@@ -29,17 +37,11 @@ from storage.follow import FollowState
 DEMO_PASSWORD = "pictograph-demo"  # printed at start-up: demo accounts are not secrets
 DEMO_LOGIN = "ada.lovelace"  # the account the README suggests logging in as
 RANDOM_SEED = 2026
-CELEBRITY_COUNT = 5
-CELEBRITY_FOLLOW_PROBABILITY = 0.6
-MEAN_TAIL_FOLLOWS = 25
 PRIVATE_SHARE = 0.1
-POSTING_USERS = 40  # the most followed accounts post, so every home feed has photos
-MAX_POSTS_EACH = 4
-MAX_LIKES_EACH = 25
-MAX_COMMENTS_EACH = 3
+DEMO_DAYS = 1  # a day of the simulated world's posts: ~90 photos for 300 users
+ENGAGED_AFTER_HOURS = 6.0  # likes and comments as the post's first hours would bring them
 DEMO_PHOTO_SIDE = 960
 CAPTIONS = ("Golden hour", "Weekend mood", "New favourite spot", "Colours", "Hello world")
-HASHTAGS = ("sunset", "travel", "art", "weekend", "colours")
 COMMENTS = ("Love this!", "Stunning", "Where is this?", "So good", "Wow")
 
 FIRST_NAMES = (
@@ -67,20 +69,14 @@ def demo_people(count: int, rng: random.Random) -> list[tuple[str, str]]:
     return people
 
 
-def demo_follows(count: int, rng: random.Random) -> set[tuple[int, int]]:
-    """(follower index, followee index) pairs with a power-law in-degree."""
-    celebrities = range(1, min(count, 1 + CELEBRITY_COUNT))  # fewer in a tiny demo
-    weights = [1 / (rank + 1) for rank in range(count)]  # Zipf: popularity falls off by rank
-    follows: set[tuple[int, int]] = set()
-    for follower in range(count):
-        for celebrity in celebrities:
-            if celebrity != follower and rng.random() < CELEBRITY_FOLLOW_PROBABILITY:
-                follows.add((follower, celebrity))
-        tail = min(count - 1, int(rng.expovariate(1 / MEAN_TAIL_FOLLOWS)) + 1)
-        for followee in rng.choices(range(count), weights=weights, k=tail):
-            if followee != follower:
-                follows.add((follower, followee))
-    return follows
+def demo_world(count: int) -> World:
+    return make_world(SimulationConfig(users=count, days=DEMO_DAYS, seed=RANDOM_SEED))
+
+
+def demo_follows(world: World) -> set[tuple[int, int]]:
+    """(follower index, followee index) pairs of the demo world."""
+    followers, followees = np.nonzero(world.follows)
+    return {(int(a), int(b)) for a, b in zip(followers, followees, strict=True)}
 
 
 async def seed_services(services: Services, *, users: int) -> None:
@@ -91,7 +87,8 @@ async def seed_services(services: Services, *, users: int) -> None:
     stores = services.stores
     password_hash = await asyncio.to_thread(services.passwords.hash, DEMO_PASSWORD)
     people = demo_people(users, rng)
-    follows = demo_follows(users, rng)
+    world = demo_world(users)
+    follows = demo_follows(world)
     with Progress() as progress:
         task = progress.add_task("Creating demo users", total=len(people))
         user_ids: list[int] = []
@@ -131,37 +128,42 @@ async def seed_services(services: Services, *, users: int) -> None:
                 user_id, follower=followers[index], following=following[index]
             )
             progress.advance(task)
-        await seed_posts(services, user_ids, rng, progress)
+        await seed_posts(services, user_ids, world, rng, progress)
 
 
 async def seed_posts(
-    services: Services, user_ids: list[int], rng: random.Random, progress: Progress
+    services: Services,
+    user_ids: list[int],
+    world: World,
+    rng: random.Random,
+    progress: Progress,
 ) -> None:
-    """Posts with generated photos, through the same path a client takes (upload, render,
-    create), then likes and comments from other demo users."""
-    authors = user_ids[:POSTING_USERS]
-    plan = [(author, n) for author in authors for n in range(rng.randint(1, MAX_POSTS_EACH))]
-    task = progress.add_task("Posting photos", total=len(plan))
-    post_ids: list[str] = []
-    for author, _ in plan:
-        context = await _context_for(services, author)
+    """The world's posts with generated photos, through the same path a client takes
+    (upload, render, create), tagged with their topics; then each follower of the author
+    likes and comments with the simulator's true probability."""
+    task = progress.add_task("Posting photos", total=len(world.post_author))
+    post_ids: list[str | None] = []  # None: refused (its likes are skipped)
+    for post, author in enumerate(world.post_author):
+        context = await _context_for(services, user_ids[int(author)])
         upload_id = await _upload_photo(services, context, rng)
-        caption = f"{rng.choice(CAPTIONS)} #{rng.choice(HASHTAGS)}"
-        result = await create_post(context, [upload_id], caption, None)
-        if result.post is not None:
-            post_ids.append(to_global_id("Post", result.post.id))
+        tags = " ".join(f"#{tag}" for tag in world.hashtags(post))
+        result = await create_post(context, [upload_id], f"{rng.choice(CAPTIONS)} {tags}", None)
+        post_ids.append(None if result.post is None else to_global_id("Post", result.post.id))
         progress.advance(task)
-    task = progress.add_task("Liking and commenting", total=len(post_ids))
-    for post_id in post_ids:
-        # At most everyone: a small demo (the tests') has fewer users than MAX_LIKES_EACH.
-        for liker in rng.sample(user_ids, min(len(user_ids), rng.randint(0, MAX_LIKES_EACH))):
-            await like_post(await _context_for(services, liker), post_id)
-        for commenter in rng.sample(
-            user_ids, min(len(user_ids), rng.randint(0, MAX_COMMENTS_EACH))
-        ):
-            await add_comment(
-                await _context_for(services, commenter), post_id, rng.choice(COMMENTS), None
-            )
+    draws = np.random.default_rng(RANDOM_SEED)
+    task = progress.add_task("Liking and commenting", total=len(user_ids))
+    for viewer, user_id in enumerate(user_ids):
+        seen = np.flatnonzero(world.follows[viewer, world.post_author])
+        hours = world.post_hour[seen] + ENGAGED_AFTER_HOURS
+        truth = true_probabilities(world, viewer, seen, hours)
+        acted = draws.random(truth.shape) < truth
+        context = await _context_for(services, user_id)
+        for index, post in enumerate(seen):
+            post_id = post_ids[post]
+            if post_id is not None and acted[index, 0]:
+                await like_post(context, post_id)
+            if post_id is not None and acted[index, 1]:
+                await add_comment(context, post_id, rng.choice(COMMENTS), None)
         progress.advance(task)
 
 

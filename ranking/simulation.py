@@ -132,9 +132,10 @@ def make_world(config: SimulationConfig) -> World:
 
 
 def true_probabilities(
-    world: World, viewer: int, posts: IntArray, now_hour: float
+    world: World, viewer: int, posts: IntArray, now_hour: float | FloatArray
 ) -> npt.NDArray[np.float64]:
-    """[len(posts), len(HEADS)]: the hidden probability of each head for the viewer."""
+    """[len(posts), len(HEADS)]: the hidden probability of each head for the viewer, at
+    `now_hour` (one moment, or one per post)."""
     taste = world.topic_taste[viewer]
     interest = taste[world.post_topic[posts]] * len(TOPICS)  # 1 = an average topic's share
     second = world.post_second_topic[posts]
