@@ -13,7 +13,6 @@ import numpy as np
 from ranking.model import HEADS, EngagementModel, Features
 from ranking.weights import surface_scores
 
-
 # Scores closer than this are the model's numerical noise, not a preference (posts alike but
 # for a few milliseconds of age score ~1e-6 apart, in no particular order): they tie, and
 # ties go newest first, which also keeps a ranked cursor's newest-first fallback complete.
