@@ -72,18 +72,34 @@ class EngagementNet(nn.Module):
 def train(
     config: SimulationConfig, output: Path = SHIPPED_MODEL_PATH, *, epochs: int = EPOCHS
 ) -> TrainingResult:
-    torch.manual_seed(config.seed)
+    split = simulated_split(config)
+    model, loss_value = fit(split.train_features, split.train_labels, config.seed, epochs=epochs)
+    version = _version(model, config)
+    data = export_onnx(model, version)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_bytes(data)
+    return TrainingResult(output, version, split.train_rows, loss_value, len(data))
+
+
+def fit(
+    train_features: npt.NDArray[np.float32],
+    train_labels: npt.NDArray[np.float32],
+    seed: int,
+    *,
+    epochs: int = EPOCHS,
+) -> tuple[EngagementNet, float]:
+    """The trained network and its last epoch's mean loss."""
+    torch.manual_seed(seed)
     torch.use_deterministic_algorithms(True)
     torch.set_num_threads(THREADS)
-    split = simulated_split(config)
-    features = torch.from_numpy(split.train_features)
-    labels = torch.from_numpy(split.train_labels)
-    mean = split.train_features.mean(axis=0)
-    std = np.maximum(split.train_features.std(axis=0), 1e-3).astype(np.float32)
+    features = torch.from_numpy(train_features)
+    labels = torch.from_numpy(train_labels)
+    mean = train_features.mean(axis=0)
+    std = np.maximum(train_features.std(axis=0), 1e-3).astype(np.float32)
     model = EngagementNet(mean.astype(np.float32), std)
     optimiser = torch.optim.AdamW(model.parameters(), lr=LEARNING_RATE, weight_decay=WEIGHT_DECAY)
     loss_fn = nn.BCEWithLogitsLoss()
-    generator = torch.Generator().manual_seed(config.seed)
+    generator = torch.Generator().manual_seed(seed)
     loss_value = float("nan")
     model.train()
     for _ in range(epochs):
@@ -98,11 +114,7 @@ def train(
             total, batches = total + float(loss.detach()), batches + 1
         loss_value = total / batches
     model.eval()
-    version = _version(model, config)
-    data = export_onnx(model, version)
-    output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_bytes(data)
-    return TrainingResult(output, version, split.train_rows, loss_value, len(data))
+    return model, loss_value
 
 
 def _version(model: EngagementNet, config: SimulationConfig) -> str:
