@@ -112,7 +112,12 @@ async def open_runtime(settings: Settings) -> AsyncIterator[Runtime]:
         )
         yield Runtime(
             services=services,
-            jobs=JobServices(stores=stores, fanout_max_followers=settings.fanout_max_followers),
+            jobs=JobServices(
+                stores=stores,
+                fanout_max_followers=settings.fanout_max_followers,
+                ids=services.ids,
+                bus=bus,
+            ),
             probes={
                 "mongodb": lambda: ping(database),
                 "redis": redis.ping,

@@ -345,7 +345,9 @@ async def measure_job(
         post_id = post_ids()
         await new_post(services, author_id, post_id)
         job = FanoutJob(FanoutOp.PUSH, post_id, author_id)
-        jobs = JobServices(services.stores, services.fanout_max_followers)
+        jobs = JobServices(
+            services.stores, services.fanout_max_followers, services.ids, services.bus
+        )
         _, elapsed, stats = await timed(services.redis, partial(run_fanout_job, jobs, job))
         job_seconds.append(elapsed)
         started = time.perf_counter()

@@ -1,1 +1,2 @@
-"""Background work, run by `pictograph worker` or inside the server: fan-out today."""
+"""Background work, run by `pictograph worker` or inside the server: fan-out and
+notifications."""

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from storage.ids import IdGenerator
 from storage.stores import Stores
+from subscriptions.bus import EventBus
 
 
 @dataclass(frozen=True, slots=True)
@@ -14,3 +16,5 @@ class JobServices:
     stores: Stores
     # Authors with more followers are not fanned out; readers merge their posts instead.
     fanout_max_followers: int
+    ids: IdGenerator  # the process's generator: the server's own when the worker runs in it
+    bus: EventBus  # publish only after the write an event announces is durable

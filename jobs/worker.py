@@ -1,4 +1,5 @@
-"""The fan-out worker: reads jobs from the Redis Stream and does them, at least once.
+"""The job worker: reads jobs from the Redis Stream and does them, at least once: fan-out
+(jobs/fanout.py) and notifications (jobs/notification.py), one queue and one worker for both.
 
 Runs as `pictograph worker` (any number of processes), or as a task inside the server;
 either way under `jobs.supervisor.Supervisor`, which restarts it if it dies.
@@ -31,7 +32,8 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from jobs.backoff import Backoff, wait_unless_stopped
 from jobs.context import JobServices
 from jobs.fanout import run_fanout_job
-from storage.fanout_queue import Delivery, MalformedJob
+from jobs.notification import run_notification_job
+from storage.fanout_queue import Delivery, FanoutJob, Job, MalformedJob
 
 logger = logging.getLogger(__name__)
 
@@ -124,7 +126,7 @@ class FanoutWorker:
             await self._dead_letter(delivery, str(error))
             return
         try:
-            await run_fanout_job(self._services, job)
+            await self._run(job)
         except TRANSIENT_ERRORS:
             raise
         except Exception as error:
@@ -137,6 +139,12 @@ class FanoutWorker:
             await self._dead_letter(delivery, "".join(traceback.format_exception(error)))
             return
         await self._queue.ack(delivery.entry_id)
+
+    async def _run(self, job: Job) -> None:
+        if isinstance(job, FanoutJob):
+            await run_fanout_job(self._services, job)
+        else:
+            await run_notification_job(self._services, job)
 
     async def _dead_letter(self, delivery: Delivery, error: str) -> None:
         logger.error("fan-out job %s moved to the dead letters: %s", delivery.entry_id, error)

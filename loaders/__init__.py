@@ -1,6 +1,6 @@
 """Per-request DataLoaders (aiodataloader): every read of a resolver is batched and memoised,
-and every user, post, comment, thread and message is filtered by the visibility policy
-(loaders/visibility.py)."""
+and every user, post, comment, thread, message and notification is filtered by the
+visibility policy (loaders/visibility.py)."""
 
 from __future__ import annotations
 
@@ -17,6 +17,11 @@ from loaders.message import (
     ThreadByIdLoader,
     UnfilteredMessageByIdLoader,
     UnfilteredThreadByIdLoader,
+)
+from loaders.notification import (
+    NotificationByIdLoader,
+    ReadKeyByUserIdLoader,
+    UnfilteredNotificationByIdLoader,
 )
 from loaders.post import PostByIdLoader, UnfilteredPostByIdLoader
 from loaders.user import UnfilteredUserByIdLoader, UserByIdLoader
@@ -35,6 +40,7 @@ class UnfilteredLoaders:
     comment_by_id: UnfilteredCommentByIdLoader
     thread_by_id: UnfilteredThreadByIdLoader
     message_by_id: UnfilteredMessageByIdLoader
+    notification_by_id: UnfilteredNotificationByIdLoader
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +52,8 @@ class Loaders:
     comment_by_id: CommentByIdLoader
     thread_by_id: ThreadByIdLoader
     message_by_id: MessageByIdLoader
+    notification_by_id: NotificationByIdLoader
+    read_key_by_user_id: ReadKeyByUserIdLoader
     follow_state_by_user_id: FollowStateByUserIdLoader
     follows_viewer_by_user_id: FollowsViewerByUserIdLoader
     blocked_by_user_id: BlockedByUserIdLoader
@@ -64,6 +72,7 @@ class Loaders:
             comment_by_id=make(UnfilteredCommentByIdLoader),
             thread_by_id=make(UnfilteredThreadByIdLoader),
             message_by_id=make(UnfilteredMessageByIdLoader),
+            notification_by_id=make(UnfilteredNotificationByIdLoader),
         )
         blocked_by_user_id = make(BlockedByUserIdLoader)
         follow_state_by_user_id = make(FollowStateByUserIdLoader)
@@ -71,12 +80,18 @@ class Loaders:
         users = UserByIdLoader(unfiltered.user_by_id, visibility)
         posts = PostByIdLoader(unfiltered.post_by_id, unfiltered.user_by_id, visibility)
         threads = ThreadByIdLoader(unfiltered.thread_by_id, visibility)
+        comments = CommentByIdLoader(unfiltered.comment_by_id, posts, users)
+        messages = MessageByIdLoader(unfiltered.message_by_id, threads)
         return cls(
             user_by_id=users,
             post_by_id=posts,
-            comment_by_id=CommentByIdLoader(unfiltered.comment_by_id, posts, users),
+            comment_by_id=comments,
             thread_by_id=threads,
-            message_by_id=MessageByIdLoader(unfiltered.message_by_id, threads),
+            message_by_id=messages,
+            notification_by_id=NotificationByIdLoader(
+                unfiltered.notification_by_id, viewer_id, users, posts, comments, messages
+            ),
+            read_key_by_user_id=make(ReadKeyByUserIdLoader),
             follow_state_by_user_id=follow_state_by_user_id,
             follows_viewer_by_user_id=make(FollowsViewerByUserIdLoader),
             blocked_by_user_id=blocked_by_user_id,

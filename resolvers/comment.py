@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
+from resolvers import notification
 from resolvers.context import Context
 from resolvers.errors import DeleteResult, ErrorCode, FieldError
 from resolvers.ids import typed_id_argument
@@ -22,6 +23,7 @@ from resolvers.viewer import require_viewer
 from storage.comment import CommentRecord
 from storage.interaction import InteractionKind
 from storage.mongo import whole_milliseconds
+from storage.notification import NotificationCause
 from storage.post import PREVIEW_COMMENTS, CommentRef, PostRecord
 
 MAX_COMMENT_LENGTH = 2_200  # as Instagram
@@ -73,6 +75,7 @@ async def add_comment(
     else:
         await stores.comments.increment_reply_count(reply_to_id, 1)
     log_interaction(context, InteractionKind.COMMENT, viewer, post.author_id, post)
+    await notification.enqueue(services, NotificationCause.COMMENT, comment.id, viewer.id)
     return CommentResult(comment=comment)
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
-from resolvers import fanout
+from resolvers import fanout, notification
 from resolvers.context import Context
 from resolvers.errors import ErrorCode, FieldError
 from resolvers.ids import node_argument
@@ -23,6 +23,7 @@ from resolvers.pagination import (
 from resolvers.user import user_by_id
 from resolvers.viewer import require_viewer
 from storage.follow import FollowRecord, FollowState
+from storage.notification import NotificationCause
 from storage.user import UserRecord
 
 # Pending requests read at once when an account goes public: a popular private account may
@@ -61,8 +62,10 @@ async def follow_user(context: Context, raw_user_id: str) -> FollowResult:
     if inserted is None:
         existing = await services.stores.follows.find(viewer.id, target.id)
         state = FollowState.NONE if existing is None else existing.state
-    elif state is FollowState.FOLLOWING:
-        await _count_follow(context, viewer.id, target.id, +1)
+    else:
+        if state is FollowState.FOLLOWING:
+            await _count_follow(context, viewer.id, target.id, +1)
+        await _notify(context, viewer.id, target.id)
     return FollowResult(state=state, user=await reload_user(context, target.id))
 
 
@@ -73,6 +76,7 @@ async def unfollow_user(context: Context, raw_user_id: str) -> FollowResult:
     if isinstance(target, FieldError):
         return FollowResult(errors=[target])
     await remove_follow(context, viewer.id, target.id)
+    await _notify(context, viewer.id, target.id)  # a withdrawn request is taken back
     return FollowResult(state=FollowState.NONE, user=await reload_user(context, target.id))
 
 
@@ -96,6 +100,7 @@ async def respond_to_follow_request(
         return FollowResult(
             errors=[FieldError(ErrorCode.NOT_FOUND, "userId", "This user has no pending request.")]
         )
+    await _notify(context, requester.id, viewer.id)
     # The requester's follow of the viewer, as it now is.
     state = FollowState.FOLLOWING if approve else FollowState.NONE
     return FollowResult(state=state, user=await reload_user(context, requester.id))
@@ -112,6 +117,7 @@ async def approve_all_requests(
         for request in batch:
             if await follows.approve(request.follower_id, followee_id):
                 await _count_follow(context, request.follower_id, followee_id, +1)
+                await _notify(context, request.follower_id, followee_id)
         if len(batch) < batch_size:
             return
         after_id = batch[-1].id
@@ -198,6 +204,11 @@ async def reload_user(context: Context, user_id: int) -> UserRecord | None:
     context.loaders.follows_viewer_by_user_id.clear(user_id)
     context.loaders.blocked_by_user_id.clear(user_id)
     return await context.loaders.user_by_id.load(user_id)
+
+
+async def _notify(context: Context, follower_id: int, followee_id: int) -> None:
+    """The follow between them changed: the followee's notification follows it."""
+    await notification.enqueue(context.services, NotificationCause.FOLLOW, followee_id, follower_id)
 
 
 async def _count_follow(context: Context, follower_id: int, followee_id: int, delta: int) -> None:

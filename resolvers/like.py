@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from resolvers import notification
 from resolvers.context import Context
 from resolvers.errors import FieldError
 from resolvers.post import PostResult, resolve_post_argument
 from resolvers.ranking import log_interaction
 from resolvers.viewer import require_viewer
 from storage.interaction import InteractionKind
+from storage.notification import NotificationCause
 from storage.post import PostRecord
 
 
@@ -37,6 +39,7 @@ async def _set_like(context: Context, raw_post_id: str, *, liked: bool) -> PostR
     counted = await stores.posts.increment_counts(post.id, like=1 if liked else -1)
     if liked:
         log_interaction(context, InteractionKind.LIKE, viewer, post.author_id, post)
+    await notification.enqueue(context.services, NotificationCause.LIKES, post.id, viewer.id)
     # This write's own results, not the cache's: read-after-write for the liker.
     context.loaders.liked_by_post_id.clear(post.id).prime(post.id, liked)
     return PostResult(post=remember_post(context, post.id, counted))

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from resolvers import notification
 from resolvers.context import Context
 from resolvers.errors import BadUserInput, ErrorCode, FieldError
 from resolvers.ids import node_argument, retry_key_error, typed_id_argument
@@ -27,6 +28,7 @@ from resolvers.viewer import require_viewer
 from storage.interaction import InteractionKind
 from storage.message import MessageRecord, ThreadRecord
 from storage.mongo import whole_milliseconds
+from storage.notification import NotificationCause
 from storage.user import UserRecord
 
 MAX_MESSAGE_LENGTH = 2_000  # as a long chat message; longer belongs in a post
@@ -123,6 +125,7 @@ async def send_message(
     for participant in participant_ids:
         if participant != viewer.id:
             log_interaction(context, InteractionKind.MESSAGE, viewer, participant)
+    await notification.enqueue(services, NotificationCause.MESSAGE, message.id, viewer.id)
     return MessageResult(message=message)
 
 

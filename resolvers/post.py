@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from media.image import render_post_image
-from resolvers import fanout
+from resolvers import fanout, notification
 from resolvers.context import Context
 from resolvers.errors import DeleteResult, ErrorCode, FieldError
 from resolvers.ids import node_argument, retry_key_error
@@ -23,16 +23,16 @@ from resolvers.pagination import (
 from resolvers.upload import usable_uploads
 from resolvers.viewer import require_viewer
 from storage.fanout_queue import FanoutOp
+from storage.mention import parse_mentions
 from storage.mongo import whole_milliseconds
+from storage.notification import NotificationCause
 from storage.post import ClientMutationIdReused, PostRecord
 from storage.user import UserRecord
 
 MAX_MEDIA_PER_POST = 10  # Instagram's carousel limit
 MAX_CAPTION_LENGTH = 2_200  # as Instagram
 MAX_HASHTAGS = 30  # as Instagram: more is spam
-MAX_MENTIONS = 20  # as Instagram
 HASHTAG_PATTERN = re.compile(r"#(\w{1,100})")
-MENTION_PATTERN = re.compile(r"(?<![\w@])@([A-Za-z0-9._]{1,30})")
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,11 +44,6 @@ class PostResult:
 def parse_hashtags(caption: str) -> tuple[str, ...]:
     tags = dict.fromkeys(tag.lower() for tag in HASHTAG_PATTERN.findall(caption))
     return tuple(tags)[:MAX_HASHTAGS]
-
-
-def parse_mentions(caption: str) -> tuple[str, ...]:
-    names = dict.fromkeys(name.rstrip(".").lower() for name in MENTION_PATTERN.findall(caption))
-    return tuple(names)[:MAX_MENTIONS]
 
 
 async def visible_posts(context: Context, posts: list[PostRecord]) -> list[PostRecord]:
@@ -172,6 +167,8 @@ async def create_post(
     await stores.users.increment_counts(viewer.id, post=1)
     await stores.hashtags.increment(post.hashtags, +1)
     await fanout.enqueue(context.services, FanoutOp.PUSH, post.id, viewer.id)
+    if post.mention_ids:
+        await notification.enqueue(context.services, NotificationCause.POST, post.id, viewer.id)
     return PostResult(post=post)
 
 

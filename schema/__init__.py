@@ -26,6 +26,7 @@ from schema.mutation import Mutation
 from schema.query import Query
 from schema.types.comment import Comment
 from schema.types.message import Message, Thread
+from schema.types.notification import Notification
 from schema.types.post import Post
 from schema.types.user import User
 
@@ -113,7 +114,7 @@ def build_schema(
     return PictographSchema(
         query=Query,
         mutation=Mutation,
-        types=[User, Post, Comment, Thread, Message],
+        types=[User, Post, Comment, Thread, Message, Notification],
         extensions=_extensions(
             mask_errors=mask_errors, introspection=introspection, suggestions=suggestions
         ),

@@ -43,8 +43,10 @@ from graphql import (
 )
 
 from resolvers.message import MAX_THREAD_PARTICIPANTS
+from resolvers.notification import SHOWN_ACTORS
 from resolvers.pagination import MAX_PAGE_SIZE
-from resolvers.post import MAX_MEDIA_PER_POST, MAX_MENTIONS
+from resolvers.post import MAX_MEDIA_PER_POST
+from storage.mention import MAX_MENTIONS
 
 # Shopify allows 1,000 points and GitHub 500,000 nodes; ours count every object (edges and
 # page infos too). The costliest contract operation at its default page size (Explore: 24
@@ -82,6 +84,7 @@ LIST_SIZES: Mapping[tuple[str, str], int] = {
     ("Post", "mentions"): MAX_MENTIONS,
     ("Upload", "fields"): MAX_UPLOAD_FORM_FIELDS,
     ("Thread", "participants"): MAX_THREAD_PARTICIPANTS,
+    ("Notification", "actors"): SHOWN_ACTORS,
 }
 LIST_SIZES_BY_FIELD_NAME: Mapping[str, int] = {"errors": MAX_USER_ERRORS}
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import strawberry
 
-from resolvers import account, block, comment, follow, like, message, post, upload
+from resolvers import account, block, comment, follow, like, message, notification, post, upload
 from schema.rate_limits import rate_limited
 from schema.types.account import AuthPayload, LogInInput, SignUpInput
 from schema.types.comment import AddCommentInput, CommentPayload
@@ -135,3 +135,7 @@ class Mutation:
         return ThreadPayload.from_result(
             await message.mark_thread_read(info.context, thread_id, seq)
         )
+
+    @strawberry.mutation(description="Mark every notification so far read.")
+    async def mark_notifications_read(self, info: Info) -> OkPayload:
+        return OkPayload.from_result(await notification.mark_read(info.context))

@@ -8,6 +8,7 @@ from resolvers import comment as comment_resolvers
 from resolvers import feed as feed_resolvers
 from resolvers import follow as follow_resolvers
 from resolvers import message as message_resolvers
+from resolvers import notification as notification_resolvers
 from resolvers import post as post_resolvers
 from resolvers import user as user_resolvers
 from resolvers.errors import BadUserInput
@@ -18,6 +19,7 @@ from schema.types.comment import Comment
 from schema.types.common import Connection, Info, Node, to_connection
 from schema.types.hashtag import Hashtag
 from schema.types.message import Message, Thread
+from schema.types.notification import Notification
 from schema.types.post import Post
 from schema.types.user import User
 
@@ -48,6 +50,9 @@ class Query:
         if type_name == "Message":
             message = await message_resolvers.visible_message(context, record_id)
             return Message.wrap_optional(message)
+        if type_name == "Notification":
+            notification = await notification_resolvers.visible_notification(context, record_id)
+            return Notification.wrap_optional(notification)
         return None
 
     @strawberry.field(description="The signed-in user, or null when anonymous.")
@@ -108,3 +113,21 @@ class Query:
     ) -> Connection[Thread]:
         page = await message_resolvers.threads(info.context, first, after)
         return to_connection(page, Thread.wrap)
+
+    @strawberry.field(
+        description="The viewer's notifications, latest event first; likes of one post are "
+        "one notification."
+    )
+    async def notifications(
+        self, info: Info, first: int | None = DEFAULT_PAGE_SIZE, after: str | None = None
+    ) -> Connection[Notification]:
+        page = await notification_resolvers.notifications(info.context, first, after)
+        return to_connection(page, Notification.wrap)
+
+    @strawberry.field(
+        description="The viewer's unread notifications, counted up to "
+        f"{notification_resolvers.UNREAD_COUNT_CAP} (a badge shows "
+        f"{notification_resolvers.UNREAD_COUNT_CAP - 1}+ there)."
+    )
+    async def unread_notification_count(self, info: Info) -> int:
+        return await notification_resolvers.unread_count(info.context)

@@ -10,6 +10,9 @@ from pymongo.errors import DuplicateKeyError
 from storage.cache import Cache, Pair
 from storage.mongo import Collection
 
+# The accounts one user blocked or was blocked by that one read returns: beyond it, a
+# user's blocks are read no further (real lists are a few hundred at most).
+MAX_BLOCKS_READ = 10_000
 BLOCK_EXISTS = "1"
 BLOCK_NONE = "0"
 
@@ -67,3 +70,11 @@ class BlockStore:
 
         values = await self._cache.read_through(others, load)
         return {others[pair] for pair, value in values.items() if value == BLOCK_EXISTS}
+
+    async def ids_either_way(self, user_id: int) -> set[int]:
+        """Every account `user_id` blocked or was blocked by (up to MAX_BLOCKS_READ each way)."""
+        blocked = self._blocks.find({"blocker_id": user_id}, {"blocked_id": 1})
+        blockers = self._blocks.find({"blocked_id": user_id}, {"blocker_id": 1})
+        return {document["blocked_id"] async for document in blocked.limit(MAX_BLOCKS_READ)} | {
+            document["blocker_id"] async for document in blockers.limit(MAX_BLOCKS_READ)
+        }

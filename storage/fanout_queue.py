@@ -1,5 +1,7 @@
-"""Fan-out jobs: a Redis Stream read by a consumer group, with a MongoDB outbox for the jobs
-that could not reach Redis, and a dead-letter stream for the jobs that cannot be done.
+"""Background jobs (fan-out, and notifications: `storage/notification.py`): a Redis Stream
+read by a consumer group, with a MongoDB outbox for the jobs that could not reach Redis, and
+a dead-letter stream for the jobs that cannot be done. An entry's `kind` field says which
+job it is; an entry without one is a fan-out job, as every entry was before notifications.
 
 At least once: a job leaves the stream only when a worker acknowledges it, after doing it;
 jobs a crashed worker left pending are claimed by another after FANOUT_CLAIM_IDLE_MS, which
@@ -19,6 +21,8 @@ from pymongo import ASCENDING, IndexModel
 from redis.exceptions import RedisError, ResponseError
 
 from storage.mongo import Collection
+from storage.notification import JOB_KIND as NOTIFICATION_JOB_KIND
+from storage.notification import NotificationJob
 from storage.redis import Redis
 
 logger = logging.getLogger(__name__)
@@ -28,7 +32,8 @@ FANOUT_CLAIM_IDLE_MS = 60_000  # a job untouched this long belongs to a worker t
 # Dead letters wait for a person to look at them; the cap keeps a flood of bad jobs from
 # filling Redis (approximate trimming, which Redis does in whole nodes, cheaply).
 DEAD_LETTERS_MAX = 10_000
-JOB_FIELDS = ("op", "post_id", "author_id")
+OUTBOX_BOOKKEEPING = ("_id", "created_at")  # an outbox document's fields that are not the job's
+KIND_FIELD = b"kind"
 
 
 class QueueStream(StrEnum):
@@ -70,6 +75,22 @@ class FanoutJob:
             raise MalformedJob(f"not a fan-out job: {fields!r} ({error!r})") from error
 
 
+Job = FanoutJob | NotificationJob
+
+
+def job_of(fields: dict[bytes, bytes]) -> Job:
+    """The job a stream entry holds; MalformedJob when it holds none."""
+    kind = fields.get(KIND_FIELD)
+    if kind is None:
+        return FanoutJob.from_fields(fields)
+    if kind == NOTIFICATION_JOB_KIND.encode():
+        try:
+            return NotificationJob.from_fields(fields)
+        except (KeyError, ValueError, UnicodeDecodeError) as error:
+            raise MalformedJob(f"not a notification job: {fields!r} ({error!r})") from error
+    raise MalformedJob(f"no job of kind {kind!r}: {fields!r}")
+
+
 @dataclass(frozen=True, slots=True)
 class Delivery:
     """One delivery of a stream entry to this consumer; `deliveries` counts this one."""
@@ -78,8 +99,8 @@ class Delivery:
     fields: dict[bytes, bytes]
     deliveries: int
 
-    def job(self) -> FanoutJob:
-        return FanoutJob.from_fields(self.fields)
+    def job(self) -> Job:
+        return job_of(self.fields)
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,7 +140,7 @@ class FanoutQueue:
             if "BUSYGROUP" not in str(error):
                 raise
 
-    async def enqueue(self, job: FanoutJob, *, now: datetime) -> None:
+    async def enqueue(self, job: Job, *, now: datetime) -> None:
         """Publish the job; while Redis is unreachable, keep it in MongoDB instead."""
         try:
             await self._redis.xadd(queue_key(QueueStream.JOBS), job.fields())  # type: ignore[arg-type]
@@ -133,7 +154,11 @@ class FanoutQueue:
         dead-letters, instead of stopping the relay of the others."""
         relayed = 0
         async for document in self._outbox.find().sort("created_at", ASCENDING):
-            fields = {name: str(document.get(name, "")) for name in JOB_FIELDS}
+            fields = {
+                name: str(value)
+                for name, value in document.items()
+                if name not in OUTBOX_BOOKKEEPING
+            } or {"outbox_id": str(document["_id"])}  # an entry has a field at least
             await self._redis.xadd(queue_key(QueueStream.JOBS), fields)  # type: ignore[arg-type]
             await self._outbox.delete_one({"_id": document["_id"]})
             relayed += 1

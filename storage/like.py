@@ -46,6 +46,22 @@ class LikeStore:
     async def delete_for_post(self, post_id: int) -> None:
         await self._likes.delete_many({"post_id": post_id})
 
+    async def latest_likers(
+        self, post_id: int, *, excluding: Iterable[int], limit: int
+    ) -> list[tuple[int, int]]:
+        """(like id, user id) of the post's latest `limit` likes, newest first, leaving out
+        the likes of the users in `excluding`."""
+        query = {"post_id": post_id, "user_id": {"$nin": list(excluding)}}
+        cursor = self._likes.find(query, {"user_id": 1}).sort("_id", DESCENDING).limit(limit)
+        return [(document["_id"], document["user_id"]) async for document in cursor]
+
+    async def count_likes_by(self, post_id: int, user_ids: Iterable[int]) -> int:
+        """How many of `user_ids` like the post: one index lookup each, whatever the number
+        of the post's likes."""
+        return await self._likes.count_documents(
+            {"post_id": post_id, "user_id": {"$in": list(user_ids)}}
+        )
+
     async def recent_post_ids_liked_by(self, user_ids: list[int], *, limit: int) -> list[int]:
         """Posts the users liked lately, newest like first: Explore's social candidates."""
         cursor = (

@@ -19,6 +19,7 @@ from storage.large_accounts import LargeAccountStore
 from storage.like import LikeStore
 from storage.message import MessageStore
 from storage.mongo import Database
+from storage.notification import NotificationStore
 from storage.post import PostRecord, PostStore
 from storage.ranked_window import RankedWindowStore
 from storage.redis import Redis
@@ -48,6 +49,7 @@ class Stores:
     fanout: FanoutQueue
     interactions: InteractionStore
     affinity: AffinityStore
+    notifications: NotificationStore
 
     @classmethod
     def create(
@@ -78,6 +80,9 @@ class Stores:
             fanout=FanoutQueue(redis, database["outbox"]),
             interactions=InteractionStore(database["interactions"]),
             affinity=AffinityStore(redis),
+            notifications=NotificationStore(
+                database["notifications"], database["notification_markers"]
+            ),
         )
 
     async def create_indexes(self) -> None:
@@ -94,5 +99,6 @@ class Stores:
             self.hashtags,
             self.fanout,
             self.interactions,
+            self.notifications,
         ):
             await store.create_indexes()

@@ -17,10 +17,9 @@ CONTRACT_PATH = Path(__file__).resolve().parents[2] / "shared" / "contract" / "o
 
 PENDING_OPERATIONS = frozenset(
     {
-        # stories, reels, notifications, realtime (later issues)
+        # stories, reels, realtime (later issues)
         "CreateStory", "StoryTray", "MarkStorySeen", "StoryViewers",
         "CreateReel", "Reels", "RecordReelView",
-        "Notifications", "MarkNotificationsRead",
         "PostLiked", "CommentAdded", "MessageReceived", "NotificationReceived",
     }
 )  # fmt: skip

@@ -71,7 +71,7 @@ def with_queue(services: Services, runtime: Runtime, feeds: FeedStore | None = N
 
 
 def job_services(services: Services) -> JobServices:
-    return JobServices(services.stores, services.fanout_max_followers)
+    return JobServices(services.stores, services.fanout_max_followers, services.ids, services.bus)
 
 
 @asynccontextmanager
