@@ -318,9 +318,9 @@ async def test_notifications_page_latest_first_by_cursor(graphql: GraphQLClient)
     await until_notified(graphql, star, lambda nodes: len(nodes) == 3)
 
     first = (await notification_page(graphql, star, first=2))["notifications"]
-    rest = (
-        await notification_page(graphql, star, first=2, after=first["pageInfo"]["endCursor"])
-    )["notifications"]
+    rest = (await notification_page(graphql, star, first=2, after=first["pageInfo"]["endCursor"]))[
+        "notifications"
+    ]
 
     pages = [[usernames(edge["node"])[0] for edge in page["edges"]] for page in (first, rest)]
     assert pages == [[fans[2].username, fans[1].username], [fans[0].username]]

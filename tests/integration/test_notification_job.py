@@ -1,0 +1,181 @@
+"""The notification job itself, done by hand: at least once means done twice, or late.
+
+The records are written straight through the stores and the job is run directly, as a
+redelivery would run it again; the worker test queues it as the mutations do.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import pytest
+
+from app.services import Runtime, open_runtime
+from jobs.notification import run_notification_job
+from jobs.worker import FanoutWorker
+from resolvers import notification as notification_resolvers
+from resolvers.context import Context, Services
+from resolvers.notification import UNREAD_COUNT_CAP
+from storage.comment import CommentRecord
+from storage.follow import FollowState
+from storage.notification import (
+    NotificationCause,
+    NotificationJob,
+    NotificationKind,
+    NotificationRecord,
+    NotificationWrite,
+    follow_group,
+)
+from storage.post import PostRecord
+from storage.user import UserRecord
+from subscriptions.channels import user_channel
+from subscriptions.events import Event, NotificationReceived
+from subscriptions.subscription import Subscription
+from tests.conftest import insert_user, make_settings
+from tests.servers import RedisProcess
+
+DONE_SECONDS = 20  # only bounds a failing test
+
+
+async def new_post(services: Services, author: UserRecord) -> PostRecord:
+    post = PostRecord(
+        id=services.ids.next_id(), author_id=author.id, caption="", hashtags=(), mention_ids=(),
+        media=(), like_count=0, comment_count=0, preview_comments=(), created_at=services.clock(),
+    )  # fmt: skip
+    await services.stores.posts.insert(post, client_mutation_id=None)
+    return post
+
+
+async def like(services: Services, fan: UserRecord, post: PostRecord) -> None:
+    """What likePost writes before it queues the job."""
+    assert await services.stores.likes.insert(services.ids.next_id(), fan.id, post.id)
+    await services.stores.posts.increment_counts(post.id, like=1)
+
+
+async def unlike(services: Services, fan: UserRecord, post: PostRecord) -> None:
+    assert await services.stores.likes.delete(fan.id, post.id)
+    await services.stores.posts.increment_counts(post.id, like=-1)
+
+
+async def stored(services: Services, receiver: UserRecord) -> list[NotificationRecord]:
+    return await services.stores.notifications.page(receiver.id, before_key=None, limit=100)
+
+
+async def events_until(subscription: Subscription, last: Event) -> list[Event]:
+    """What the subscription received before `last`, which the test publishes itself: the
+    memory bus keeps the order, so it comes after everything published before it."""
+    events: list[Event] = []
+    async with asyncio.timeout(DONE_SECONDS):
+        async for event in subscription:
+            if event == last:
+                return events
+            events.append(event)
+    return events
+
+
+async def test_a_redelivered_like_job_neither_duplicates_nor_recounts(runtime: Runtime) -> None:
+    services = runtime.services
+    author = await insert_user(services)
+    fans = [await insert_user(services) for _ in range(5)]
+    post = await new_post(services, author)
+    for fan in fans:
+        await like(services, fan, post)
+    job = NotificationJob(NotificationCause.LIKES, post.id, fans[-1].id)
+    marker = NotificationReceived(author.id, 0)
+
+    async with services.bus.subscribe(user_channel(author.id)) as told:
+        await run_notification_job(runtime.jobs, job)
+        await run_notification_job(runtime.jobs, job)  # redelivered
+        await services.bus.publish(marker)
+        events = await events_until(told, marker)
+
+    [group] = await stored(services, author)
+    assert (group.kind, group.actor_count) == (NotificationKind.LIKE, 5)
+    assert group.actor_ids == tuple(fan.id for fan in reversed(fans))  # latest first
+    assert events == [NotificationReceived(author.id, group.id)]  # told once
+
+
+async def test_a_like_job_done_late_writes_what_the_likes_say_now(runtime: Runtime) -> None:
+    services = runtime.services
+    author, stays, leaves = [await insert_user(services) for _ in range(3)]
+    post = await new_post(services, author)
+    await like(services, stays, post)
+    await like(services, leaves, post)
+    late = NotificationJob(NotificationCause.LIKES, post.id, leaves.id)  # the like's own job
+    await unlike(services, leaves, post)
+
+    await run_notification_job(runtime.jobs, late)
+
+    [group] = await stored(services, author)
+    assert (group.actor_ids, group.actor_count) == ((stays.id,), 1)
+
+
+async def test_a_redelivered_comment_job_writes_one_notification_per_receiver(
+    runtime: Runtime,
+) -> None:
+    services = runtime.services
+    author, commenter, friend = [await insert_user(services) for _ in range(3)]
+    post = await new_post(services, author)
+    comment = CommentRecord(
+        id=services.ids.next_id(), post_id=post.id, author_id=commenter.id,
+        text=f"@{friend.username} look", reply_to_id=None, reply_count=0,
+        created_at=services.clock(),
+    )  # fmt: skip
+    await services.stores.comments.insert(comment)
+    job = NotificationJob(NotificationCause.COMMENT, comment.id, commenter.id)
+
+    for _ in range(2):
+        await run_notification_job(runtime.jobs, job)
+
+    assert [n.kind for n in await stored(services, author)] == [NotificationKind.COMMENT]
+    assert [n.kind for n in await stored(services, friend)] == [NotificationKind.MENTION]
+
+
+@pytest.fixture
+async def own_runtime(redis_process: RedisProcess) -> AsyncIterator[Runtime]:
+    """A runtime on a Redis of its own: no test server's worker takes its jobs."""
+    async with open_runtime(make_settings(redis_process.url)) as runtime:
+        yield runtime
+
+
+async def test_the_worker_does_a_queued_notification_job(own_runtime: Runtime) -> None:
+    services = own_runtime.services
+    star, fan = await insert_user(services), await insert_user(services)
+    follow_id = services.ids.next_id()
+    await services.stores.follows.insert(follow_id, fan.id, star.id, FollowState.FOLLOWING)
+    job = NotificationJob(NotificationCause.FOLLOW, star.id, fan.id)
+    await services.stores.fanout.enqueue(job, now=services.clock())
+
+    stop = asyncio.Event()
+    worker = asyncio.create_task(FanoutWorker(own_runtime.jobs, "notification-test").run(stop))
+    try:
+        for _ in range(DONE_SECONDS * 50):
+            if await stored(services, star):
+                break
+            await asyncio.sleep(0.02)
+    finally:
+        stop.set()
+        await worker
+
+    [follow] = await stored(services, star)
+    assert (follow.kind, follow.actor_ids, follow.key) == (
+        NotificationKind.FOLLOW,
+        (fan.id,),
+        follow_id,
+    )
+
+
+async def test_the_unread_count_stops_at_its_cap(runtime: Runtime) -> None:
+    services = runtime.services
+    receiver, actor = await insert_user(services), await insert_user(services)
+    for n in range(UNREAD_COUNT_CAP + 5):
+        write = NotificationWrite(
+            receiver.id, follow_group(n), NotificationKind.FOLLOW, services.ids.next_id(),
+            (actor.id,), 1,
+        )  # fmt: skip
+        await services.stores.notifications.put(write, new_id=services.ids.next_id())
+
+    count = await notification_resolvers.unread_count(Context.for_viewer(services, receiver))
+
+    assert count == UNREAD_COUNT_CAP
