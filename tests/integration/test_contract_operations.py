@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -21,6 +22,7 @@ async def run(
 
 
 PHOTO = jpeg(320, 240)
+NOTIFIED_SECONDS = 20  # only bounds a failing test: the worker writes within milliseconds
 
 
 async def new_post(graphql: GraphQLClient, author: Account, caption: str = "") -> str:
@@ -361,6 +363,53 @@ async def mark_thread_read(graphql: GraphQLClient) -> None:
     assert again["thread"]["unreadCount"] == 1
 
 
+async def notifications(graphql: GraphQLClient) -> None:
+    author = await graphql.sign_up()
+    fans = [await graphql.sign_up() for _ in range(4)]
+    post_id = await new_post(graphql, author)
+    for fan in fans:
+        await run(graphql, "LikePost", fan.token, postId=post_id)
+    # Written by the worker after each like responded: the group grows to its four likers.
+    page = await until_notifications(graphql, author, lambda page: liked_by(page) == 4)
+    [edge] = page["notifications"]["edges"]
+    node = edge["node"]
+    assert (node["kind"], node["read"], node["post"], node["comment"]) == (
+        "LIKE",
+        False,
+        {"id": post_id},
+        None,
+    )
+    assert [actor["id"] for actor in node["actors"]] == [fan.id for fan in fans[::-1][:3]]
+    assert page["unreadNotificationCount"] == 1
+    assert page["notifications"]["pageInfo"]["hasNextPage"] is False
+
+
+async def mark_notifications_read(graphql: GraphQLClient) -> None:
+    star, fan = await graphql.sign_up(), await graphql.sign_up()
+    await run(graphql, "FollowUser", fan.token, userId=star.id)
+    await until_notifications(graphql, star, lambda page: page["unreadNotificationCount"] == 1)
+    assert await run(graphql, "MarkNotificationsRead", star.token) == {"ok": True}
+    page = await run(graphql, "Notifications", star.token)
+    assert page["unreadNotificationCount"] == 0
+    assert [edge["node"]["read"] for edge in page["notifications"]["edges"]] == [True]
+
+
+def liked_by(page: dict[str, Any]) -> int:
+    return sum(edge["node"]["actorCount"] for edge in page["notifications"]["edges"])
+
+
+async def until_notifications(
+    graphql: GraphQLClient, account: Account, wanted: Callable[[dict[str, Any]], bool]
+) -> dict[str, Any]:
+    page: dict[str, Any] = {}
+    for _ in range(int(NOTIFIED_SECONDS / 0.02)):
+        page = await run(graphql, "Notifications", account.token)
+        if wanted(page):
+            return page
+        await asyncio.sleep(0.02)
+    pytest.fail(f"the notifications never got there: {page}")
+
+
 SCENARIOS: dict[str, Callable[[GraphQLClient], Awaitable[None]]] = {
     "SignUp": sign_up,
     "LogIn": log_in,
@@ -392,6 +441,8 @@ SCENARIOS: dict[str, Callable[[GraphQLClient], Awaitable[None]]] = {
     "Inbox": inbox,
     "ThreadMessages": thread_messages,
     "MarkThreadRead": mark_thread_read,
+    "Notifications": notifications,
+    "MarkNotificationsRead": mark_notifications_read,
 }
 
 

@@ -20,6 +20,7 @@ from resolvers.notification import UNREAD_COUNT_CAP
 from storage.comment import CommentRecord
 from storage.follow import FollowState
 from storage.notification import (
+    STORED_ACTORS,
     NotificationCause,
     NotificationJob,
     NotificationKind,
@@ -77,7 +78,7 @@ async def events_until(subscription: Subscription, last: Event) -> list[Event]:
 async def test_a_redelivered_like_job_neither_duplicates_nor_recounts(runtime: Runtime) -> None:
     services = runtime.services
     author = await insert_user(services)
-    fans = [await insert_user(services) for _ in range(5)]
+    fans = [await insert_user(services) for _ in range(STORED_ACTORS + 2)]  # more than kept
     post = await new_post(services, author)
     for fan in fans:
         await like(services, fan, post)
@@ -91,8 +92,8 @@ async def test_a_redelivered_like_job_neither_duplicates_nor_recounts(runtime: R
         events = await events_until(told, marker)
 
     [group] = await stored(services, author)
-    assert (group.kind, group.actor_count) == (NotificationKind.LIKE, 5)
-    assert group.actor_ids == tuple(fan.id for fan in reversed(fans))  # latest first
+    assert (group.kind, group.actor_count) == (NotificationKind.LIKE, len(fans))
+    assert group.actor_ids == tuple(fan.id for fan in reversed(fans))[:STORED_ACTORS]
     assert events == [NotificationReceived(author.id, group.id)]  # told once
 
 
@@ -179,3 +180,48 @@ async def test_the_unread_count_stops_at_its_cap(runtime: Runtime) -> None:
     count = await notification_resolvers.unread_count(Context.for_viewer(services, receiver))
 
     assert count == UNREAD_COUNT_CAP
+
+
+async def comment_on(services: Services, post: PostRecord, author: UserRecord, text: str) -> int:
+    comment = CommentRecord(
+        id=services.ids.next_id(), post_id=post.id, author_id=author.id, text=text,
+        reply_to_id=None, reply_count=0, created_at=services.clock(),
+    )  # fmt: skip
+    await services.stores.comments.insert(comment)
+    return comment.id
+
+
+async def test_a_mention_the_receiver_may_not_see_is_never_written(runtime: Runtime) -> None:
+    """Checked when writing, not only when reading: nothing is stored for them."""
+    services = runtime.services
+    owner, insider, outsider = [await insert_user(services) for _ in range(3)]
+    await services.stores.users.update_profile(owner.id, {"is_private": True})
+    await services.stores.follows.insert(
+        services.ids.next_id(), insider.id, owner.id, FollowState.FOLLOWING
+    )
+    post = await new_post(services, owner)
+    comment_id = await comment_on(services, post, insider, f"@{outsider.username} see this")
+
+    await run_notification_job(
+        runtime.jobs, NotificationJob(NotificationCause.COMMENT, comment_id, insider.id)
+    )
+
+    assert await stored(services, outsider) == []
+    assert [n.kind for n in await stored(services, owner)] == [NotificationKind.COMMENT]
+
+
+async def test_a_like_by_an_account_blocked_either_way_is_never_written(runtime: Runtime) -> None:
+    services = runtime.services
+    author, blocked, blocker, fan = [await insert_user(services) for _ in range(4)]
+    await services.stores.blocks.insert(author.id, blocked.id)
+    await services.stores.blocks.insert(blocker.id, author.id)
+    post = await new_post(services, author)
+    for liker in (fan, blocked, blocker):
+        await like(services, liker, post)
+
+    await run_notification_job(
+        runtime.jobs, NotificationJob(NotificationCause.LIKES, post.id, blocker.id)
+    )
+
+    [group] = await stored(services, author)
+    assert (group.actor_ids, group.actor_count) == ((fan.id,), 1)

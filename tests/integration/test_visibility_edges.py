@@ -31,6 +31,7 @@ from graphql import (
 from schema import build_schema
 from tests.client import TEST_PASSWORD, Account, GraphQLClient
 from tests.media import jpeg
+from tests.notifications import until_notified
 
 RECORD_TYPES = {"User", "Post", "Comment"}
 
@@ -244,6 +245,19 @@ CASES: dict[str, Case] = {
         "query ($tag: String!) { hashtag(name: $tag) { posts { edges { node { id caption } } } } }",
         lambda world, _: {"tag": world.tag},
     ),
+    "Notification.actors": Case(
+        "{ notifications(first: 100) { edges { node { kind actors { id } } } } }",
+        lambda *_: {},
+        control=_blocked_world_control,  # a private account's profile hides from no one
+    ),
+    "Notification.post": Case(
+        "{ notifications(first: 100) { edges { node { kind post { id caption } } } } }",
+        lambda *_: {},
+    ),
+    "Notification.comment": Case(
+        "{ notifications(first: 100) { edges { node { kind comment { id text } } } } }",
+        lambda *_: {},
+    ),
     "AuthPayload.user": Case(
         f"""mutation ($login: String!, $password: String!) {{
           logIn(input: {{login: $login, password: $password}}) {{ user {{ id {FOLLOWING_POSTS} }} }} }}""",
@@ -334,15 +348,17 @@ async def blocked_world(graphql: GraphQLClient) -> World:
         (owner, follower),  # a request too
     ]:
         await act.follow(fan, star)
-    post = await act.post(owner, f"hidden-post-{nonce} #{tag}")
+    mentions = f"@{viewer.username} @{follower.username}"  # told to them as notifications
+    post = await act.post(owner, f"hidden-post-{nonce} #{tag} {mentions}")
     open_post = await act.post(third, f"visible-post-{nonce} #{tag} @{owner.username}")
-    comment = await act.comment(owner, open_post, f"hidden-comment-{nonce}")
+    comment = await act.comment(owner, open_post, f"hidden-comment-{nonce} {mentions}")
     thread = await act.comment(third, open_post, f"visible-comment-{nonce}")
     hidden_reply = await act.comment(owner, open_post, f"hidden-reply-{nonce}", thread)
     reply = await act.comment(third, open_post, f"visible-reply-{nonce}", comment)
     await act.like(third, post)  # so that the viewer's and the stranger's Explore hold it
     await graphql.data(FEED, token=viewer.token)  # the viewer's feed exists, with the post
     message_thread = await act.message(owner, [viewer, follower], f"message-{nonce}")
+    await told_of(graphql, follower, post, comment)
     await graphql.data(BLOCK, {"id": viewer.id}, token=owner.token)
     return World(
         scenario=Scenario.BLOCKED,
@@ -380,11 +396,13 @@ async def private_world(graphql: GraphQLClient) -> World:
         await act.approve(owner, fan)
     for fan, star in [(owner, insider), (owner, viewer), (owner, follower), (viewer, third)]:
         await act.follow(fan, star)
-    post = await act.post(owner, f"hidden-post-{nonce} #{tag} @{third.username}")
-    comment = await act.comment(third, post, f"hidden-comment-{nonce}")
+    mentions = f"@{viewer.username} @{follower.username}"  # told to the follower only
+    post = await act.post(owner, f"hidden-post-{nonce} #{tag} @{third.username} {mentions}")
+    comment = await act.comment(third, post, f"hidden-comment-{nonce} {mentions}")
     reply = await act.comment(third, post, f"hidden-reply-{nonce}", comment)
     await act.like(third, post)  # so that the viewer's Explore would hold it
     message_thread = await act.message(owner, [viewer, follower], f"message-{nonce}")
+    await told_of(graphql, follower, post, comment)
     return World(
         scenario=Scenario.PRIVATE,
         viewer=viewer,
@@ -405,6 +423,19 @@ async def private_world(graphql: GraphQLClient) -> World:
             + [f"hidden-{kind}-{nonce}" for kind in ("post", "comment", "reply")]
         ),
     )
+
+
+async def told_of(graphql: GraphQLClient, follower: Account, post: str, comment: str) -> None:
+    """Waits for the worker to have told `follower` of the mentions in the hidden post and
+    comment: the viewer's notifications of them were then written too, or refused."""
+
+    def mentioned(nodes: list[dict[str, Any]]) -> bool:
+        about = {(node["post"] or {}).get("id") for node in nodes} | {
+            (node["comment"] or {}).get("id") for node in nodes
+        }
+        return {post, comment} <= about
+
+    await until_notified(graphql, follower, mentioned)
 
 
 @pytest.fixture(scope="module", params=list(Scenario), ids=lambda scenario: scenario.value)
