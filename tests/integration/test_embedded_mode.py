@@ -1,5 +1,6 @@
 """The embedded mode, as `make serve` runs it: every backend inside the server process
-(mongomock, fakeredis with Lua, a local media folder) and the fan-out worker with them.
+(mongomock, fakeredis with Lua, a local media folder) and the job worker with them, which
+does fan-out and notifications.
 
 The feed test reads the reader's feed before the post exists, so the post can only arrive
 by fan-out into that existing feed: a feed read for the first time is rebuilt from MongoDB
@@ -21,6 +22,7 @@ from tests.conftest import EmbeddedServer
 from tests.integration.test_feed import FOLLOW, feed_ids, post
 from tests.integration.test_likes_and_comments import LIKE, comment, post_view
 from tests.media import decoded, jpeg
+from tests.notifications import of_kind, until_notified
 
 FAN_OUT_SECONDS = 1.0  # the issue's promise: a followee's post is in the feed within a second
 POLL_SECONDS = 0.02
@@ -126,6 +128,19 @@ async def test_likes_and_comments_work_in_the_embedded_mode(embedded: EmbeddedSe
     view = await post_view(graphql, post_id, author)
     assert (view["likeCount"], view["commentCount"]) == (1, 1)
     assert [edge["node"]["text"] for edge in view["comments"]["edges"]] == ["Lovely"]
+
+
+async def test_the_in_server_worker_writes_notifications_in_the_embedded_mode(
+    embedded: EmbeddedServer,
+) -> None:
+    graphql = embedded.graphql
+    author, fan = await graphql.sign_up("author"), await graphql.sign_up("fan")
+    post_id = await post(graphql, author)
+
+    await graphql.data(LIKE, {"id": post_id}, token=fan.token)
+
+    nodes = await until_notified(graphql, author, of_kind("LIKE", post=post_id))
+    assert [actor["id"] for actor in nodes[0]["actors"]] == [fan.id]
 
 
 async def test_uploads_are_posted_to_the_server_and_served_back_in_the_embedded_mode(
