@@ -76,7 +76,6 @@ async def unfollow_user(context: Context, raw_user_id: str) -> FollowResult:
     if isinstance(target, FieldError):
         return FollowResult(errors=[target])
     await remove_follow(context, viewer.id, target.id)
-    await _notify(context, viewer.id, target.id)  # a withdrawn request is taken back
     return FollowResult(state=FollowState.NONE, user=await reload_user(context, target.id))
 
 
@@ -125,8 +124,11 @@ async def approve_all_requests(
 
 async def remove_follow(context: Context, follower_id: int, followee_id: int) -> None:
     removed = await context.services.stores.follows.delete(follower_id, followee_id)
-    if removed is not None and removed.state is FollowState.FOLLOWING:
+    if removed is None:
+        return
+    if removed.state is FollowState.FOLLOWING:
         await _count_follow(context, follower_id, followee_id, -1)
+    await _notify(context, follower_id, followee_id)  # a request withdrawn is taken back
 
 
 async def follow_requests(

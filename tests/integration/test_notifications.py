@@ -32,6 +32,7 @@ from tests.notifications import (
 )
 
 DELETE_POST = "mutation ($id: ID!) { deletePost(postId: $id) { ok errors { code } } }"
+UNBLOCK = "mutation ($id: ID!) { unblockUser(userId: $id) { ok errors { code } } }"
 
 
 async def new_post(graphql: GraphQLClient, author: Account, caption: str = "") -> str:
@@ -170,6 +171,19 @@ async def test_a_withdrawn_request_is_taken_back(graphql: GraphQLClient) -> None
     await until_notified(graphql, owner, of_kind("FOLLOW_REQUEST"))
 
     await act(graphql, UNFOLLOW, fan, id=owner.id)
+
+    assert await once_jobs_so_far_are_done(graphql, owner) == []
+
+
+async def test_a_request_a_block_ended_is_not_told_again_after_the_unblock(
+    graphql: GraphQLClient,
+) -> None:
+    owner, fan = await graphql.sign_up(private=True), await graphql.sign_up()
+    await act(graphql, FOLLOW, fan, id=owner.id)
+    await until_notified(graphql, owner, of_kind("FOLLOW_REQUEST"))
+
+    await act(graphql, BLOCK, owner, id=fan.id)  # which ends the request
+    await act(graphql, UNBLOCK, owner, id=fan.id)
 
     assert await once_jobs_so_far_are_done(graphql, owner) == []
 

@@ -19,6 +19,7 @@ from graphql import GraphQLObjectType
 from schema import build_schema
 from tests.client import Account, GraphQLClient
 from tests.media import jpeg
+from tests.notifications import until_notified
 
 SCHEMA = build_schema(mask_errors=False)._schema
 PAGE = "edges { cursor } pageInfo { hasNextPage endCursor }"
@@ -51,7 +52,7 @@ class Lists:
     """Accounts and content with ROWS entries in every list."""
 
     prefix: str  # every username here starts with it, and every post has it as a hashtag
-    star: Account  # ROWS posts, ROWS followers, follows ROWS accounts
+    star: Account  # ROWS posts, ROWS followers (notifications), follows ROWS accounts
     owner: Account  # private, with ROWS pending requests
     reader: Account  # follows the star: a feed of the star's posts
     explorer: Account  # follows nobody: the star's posts are strangers' posts to explore
@@ -133,6 +134,12 @@ CASES: dict[str, Case] = {
         lambda lists: lists.star,
         ("list",),
     ),
+    "Query.notifications": Case(
+        f"query ($first: Int) {{ list: notifications(first: $first) {{ {PAGE} }} }}",
+        lambda lists: {},
+        lambda lists: lists.star,
+        ("list",),
+    ),
     "Thread.messages": Case(
         NODE_LIST.format(type="Thread", field="messages", page=PAGE),
         lambda lists: {"id": lists.thread_id},
@@ -193,6 +200,8 @@ async def lists(graphql: GraphQLClient) -> Lists:
     thread_ids = [await send(graphql, star, to=[fan.id]) for fan in fans]
     for _ in range(ROWS - 1):
         await send(graphql, star, thread=thread_ids[0])
+    # The worker writes the star's notifications of its ROWS followers after each follow.
+    await until_notified(graphql, star, lambda nodes: len(nodes) >= ROWS)
     return Lists(prefix, star, owner, reader, explorer, post_id, comment_id, thread_ids[0])
 
 
