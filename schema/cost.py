@@ -76,6 +76,8 @@ FIELD_WEIGHTS: Mapping[tuple[str, str], int] = {
     ("Query", "feed"): 10,  # a ranker call over a window of 200 candidates
     ("Query", "explore"): 20,  # candidates from several lists, then a ranker call
     ("Query", "searchUsers"): 5,  # a prefix scan
+    # A read of up to 100 unread notifications and of their visibility, for one number.
+    ("Query", "unreadNotificationCount"): 5,
 }
 
 # The most items each list field (other than a connection's `edges`) holds.
