@@ -145,7 +145,7 @@ class FanoutQueue:
         try:
             await self._redis.xadd(queue_key(QueueStream.JOBS), job.fields())  # type: ignore[arg-type]
         except RedisError as error:
-            logger.warning("fan-out job kept in the outbox, Redis failed: %s", error)
+            logger.warning("job kept in the outbox, Redis failed: %s", error)
             await self._outbox.insert_one({**job.fields(), "created_at": now})
 
     async def relay_outbox(self) -> int:
