@@ -1,10 +1,12 @@
 """Per-request DataLoaders (aiodataloader): every read of a resolver is batched and memoised,
-and every user, post, comment, thread, message and notification is filtered by the
-visibility policy (loaders/visibility.py)."""
+and every user, post, comment, story, thread, message and notification is filtered by
+the visibility policy (loaders/visibility.py)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from loaders.base import StoreLoader
@@ -24,6 +26,7 @@ from loaders.notification import (
     UnfilteredNotificationByIdLoader,
 )
 from loaders.post import PostByIdLoader, UnfilteredPostByIdLoader
+from loaders.story import SeenByStoryIdLoader, StoryByIdLoader, UnfilteredStoryByIdLoader
 from loaders.user import UnfilteredUserByIdLoader, UserByIdLoader
 from loaders.visibility import Visibility
 from storage.stores import Stores
@@ -38,6 +41,7 @@ class UnfilteredLoaders:
     user_by_id: UnfilteredUserByIdLoader
     post_by_id: UnfilteredPostByIdLoader
     comment_by_id: UnfilteredCommentByIdLoader
+    story_by_id: UnfilteredStoryByIdLoader
     thread_by_id: UnfilteredThreadByIdLoader
     message_by_id: UnfilteredMessageByIdLoader
     notification_by_id: UnfilteredNotificationByIdLoader
@@ -50,6 +54,7 @@ class Loaders:
     user_by_id: UserByIdLoader
     post_by_id: PostByIdLoader
     comment_by_id: CommentByIdLoader
+    story_by_id: StoryByIdLoader
     thread_by_id: ThreadByIdLoader
     message_by_id: MessageByIdLoader
     notification_by_id: NotificationByIdLoader
@@ -58,11 +63,19 @@ class Loaders:
     follows_viewer_by_user_id: FollowsViewerByUserIdLoader
     blocked_by_user_id: BlockedByUserIdLoader
     liked_by_post_id: LikedByPostIdLoader
+    seen_by_story_id: SeenByStoryIdLoader
     visibility: Visibility
     unfiltered: UnfilteredLoaders
 
     @classmethod
-    def create(cls, stores: Stores, viewer_id: int | None) -> Loaders:
+    def create(
+        cls,
+        stores: Stores,
+        viewer_id: int | None,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> Loaders:
+        """`clock` decides which stories are live (`Services.clock` in a request)."""
+
         def make(loader: type[StoreLoader[Any, Any]]) -> Any:
             return loader(stores, viewer_id)
 
@@ -70,13 +83,14 @@ class Loaders:
             user_by_id=make(UnfilteredUserByIdLoader),
             post_by_id=make(UnfilteredPostByIdLoader),
             comment_by_id=make(UnfilteredCommentByIdLoader),
+            story_by_id=make(UnfilteredStoryByIdLoader),
             thread_by_id=make(UnfilteredThreadByIdLoader),
             message_by_id=make(UnfilteredMessageByIdLoader),
             notification_by_id=make(UnfilteredNotificationByIdLoader),
         )
         blocked_by_user_id = make(BlockedByUserIdLoader)
         follow_state_by_user_id = make(FollowStateByUserIdLoader)
-        visibility = Visibility(viewer_id, blocked_by_user_id, follow_state_by_user_id)
+        visibility = Visibility(viewer_id, blocked_by_user_id, follow_state_by_user_id, clock)
         users = UserByIdLoader(unfiltered.user_by_id, visibility)
         posts = PostByIdLoader(unfiltered.post_by_id, unfiltered.user_by_id, visibility)
         threads = ThreadByIdLoader(unfiltered.thread_by_id, visibility)
@@ -86,6 +100,7 @@ class Loaders:
             user_by_id=users,
             post_by_id=posts,
             comment_by_id=comments,
+            story_by_id=StoryByIdLoader(unfiltered.story_by_id, unfiltered.user_by_id, visibility),
             thread_by_id=threads,
             message_by_id=messages,
             notification_by_id=NotificationByIdLoader(
@@ -96,6 +111,7 @@ class Loaders:
             follows_viewer_by_user_id=make(FollowsViewerByUserIdLoader),
             blocked_by_user_id=blocked_by_user_id,
             liked_by_post_id=make(LikedByPostIdLoader),
+            seen_by_story_id=make(SeenByStoryIdLoader),
             visibility=visibility,
             unfiltered=unfiltered,
         )

@@ -9,13 +9,15 @@ For a viewer (None when anonymous):
   viewer (an approved follow, not a request).
 - A post is visible when its author's content is; a comment when its post and its author
   are. What was deleted is absent.
+- A story is visible when its author's content is, until it expires: from the second of its
+  `expires_at` (by the clock the policy is given) it is absent, as if deleted.
 - A message thread is visible to its participants only, and a message when its thread is.
   Blocks do not hide a thread or its messages from a participant (the history stays), but
   they do hide the blocked account itself (as a participant, as a message's sender).
 
-Every field leading to a user, post, comment, thread or message reads it through a
-`FilteredLoader` (`Loaders.user_by_id`, `post_by_id`, `comment_by_id`, `thread_by_id`,
-`message_by_id`), which answers None for what the
+Every field leading to a user, post, comment, story, thread or message reads it through a
+`FilteredLoader` (`Loaders.user_by_id`, `post_by_id`, `comment_by_id`, `story_by_id`,
+`thread_by_id`, `message_by_id`), which answers None for what the
 viewer may not see, and whose `filter` does the same for records a store query returned.
 The unfiltered loaders beneath them are `Loaders.unfiltered`: for mutations and internal
 checks that must see past the policy, never for what a field returns.
@@ -24,7 +26,8 @@ checks that must see past the policy, never for what a field returns.
 from __future__ import annotations
 
 from abc import abstractmethod
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from datetime import datetime
 from typing import Protocol, TypeVar
 
 from loaders.base import Loader
@@ -32,6 +35,7 @@ from loaders.block import BlockedByUserIdLoader
 from loaders.follow import FollowStateByUserIdLoader
 from storage.follow import FollowState
 from storage.message import ThreadRecord
+from storage.story import StoryRecord
 from storage.user import UserRecord
 
 
@@ -52,10 +56,12 @@ class Visibility:
         viewer_id: int | None,
         blocks: BlockedByUserIdLoader,
         follow_states: FollowStateByUserIdLoader,
+        clock: Callable[[], datetime],
     ) -> None:
         self._viewer_id = viewer_id
         self._blocks = blocks
         self._follow_states = follow_states
+        self._clock = clock
 
     async def users_visible(self, users: Sequence[UserRecord]) -> list[bool]:
         """Whether the viewer may see each user at all (their profile)."""
@@ -83,6 +89,21 @@ class Visibility:
 
     async def content_visible(self, user: UserRecord) -> bool:
         return (await self.contents_visible([user]))[0]
+
+    async def stories_visible(
+        self, stories: Sequence[StoryRecord], authors: Sequence[UserRecord | None]
+    ) -> list[bool]:
+        """Whether the viewer may see each story (`authors[i]` wrote `stories[i]`): live now
+        and by an author whose content the viewer may see."""
+        present = [author for author in authors if author is not None]
+        shown = await self.contents_visible(present)
+        open_authors = {author.id for author, ok in zip(present, shown, strict=True) if ok}
+        now = self._clock()
+        return [story.author_id in open_authors and story.expires_at > now for story in stories]
+
+    def now(self) -> datetime:
+        """The policy's clock: what decides which stories are live."""
+        return self._clock()
 
     def threads_visible(self, threads: Sequence[ThreadRecord]) -> list[bool]:
         """Whether the viewer takes part in each thread: only participants read, send to

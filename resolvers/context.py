@@ -86,4 +86,4 @@ class Context:
 
 def _loaders(services: Services, viewer: UserRecord | None) -> Loaders:
     viewer_id = None if viewer is None else viewer.id
-    return Loaders.create(services.stores, viewer_id)
+    return Loaders.create(services.stores, viewer_id, services.clock)

@@ -64,6 +64,13 @@ class BadUserInput(PublicError):
     code = "BAD_USER_INPUT"
 
 
+class Forbidden(PublicError):
+    """A field the viewer sees the object of, but may not read (a story's viewers, for
+    anyone but its author)."""
+
+    code = "FORBIDDEN"
+
+
 class RateLimited(PublicError):
     """Too many attempts: `extensions.retryAfterSeconds` says when the next one may succeed."""
 

@@ -1,6 +1,6 @@
-"""Fan-out, the request side: queueing the jobs a post or a deletion needs, and keeping the
-follower's feed in step with a follow that begins or ends. The jobs themselves run in
-`jobs/fanout.py`.
+"""Fan-out, the request side: queueing the jobs a post, a story or a deletion needs, and
+keeping the follower's feed and story tray in step with a follow that begins or ends. The
+jobs themselves run in `jobs/fanout.py`.
 
 Authors with more than `Services.fanout_max_followers` followers are not fanned out: their
 posts are merged into each reader's feed at read time (the hybrid large networks use).
@@ -52,6 +52,9 @@ async def follower_count_changed(services: Services, user: UserRecord, delta: in
             [user.id], before_id=None, limit=MERGE_ON_FOLLOW
         ):
             await enqueue(services, FanoutOp.PUSH, post_id, user.id)
+        live = await services.stores.stories.live_by_authors([user.id], now=services.clock())
+        if live:  # the newest story carries the latest expiry
+            await enqueue(services, FanoutOp.STORY_PUSH, live[-1].id, user.id)
 
 
 async def merge_followee(services: Services, follower_id: int, followee_id: int) -> None:
@@ -62,7 +65,14 @@ async def merge_followee(services: Services, follower_id: int, followee_id: int)
         )
         await services.stores.feeds.merge(follower_id, recent)
         await services.stores.id_lists.forget(IdList.FOLLOWED_LARGE, follower_id)
-    except RedisError as error:  # the feed is rebuildable, and reads filter by follows
+        expiries = await services.stores.stories.latest_expiries(
+            [followee_id], now=services.clock()
+        )
+        if followee_id in expiries:
+            await services.stores.story_trays.push(
+                [follower_id], followee_id, expiries[followee_id]
+            )
+    except RedisError as error:  # feed and tray are rebuildable, and reads filter by follows
         logger.warning("feed merge skipped: %s", error)
 
 
@@ -74,5 +84,6 @@ async def unmerge_followee(services: Services, follower_id: int, followee_id: in
         )
         await services.stores.feeds.unmerge(follower_id, posts)
         await services.stores.id_lists.forget(IdList.FOLLOWED_LARGE, follower_id)
+        await services.stores.story_trays.remove(follower_id, followee_id)
     except RedisError as error:
         logger.warning("feed unmerge skipped: %s", error)

@@ -116,6 +116,21 @@ async def usable_uploads(
 ) -> list[UploadRecord] | FieldError:
     """The viewer's unused, unexpired image uploads named by `raw_ids`, in order; or the
     first problem, naming `field_name`. Their bytes are not read here (`arrived_image`)."""
+    uploads = await unused_uploads(context, raw_ids, field_name)
+    if isinstance(uploads, FieldError):
+        return uploads
+    for position, record in enumerate(uploads, start=1):
+        if record.content_type not in IMAGE_CONTENT_TYPES:
+            return FieldError(ErrorCode.INVALID, field_name, f"Upload {position} is not an image.")
+    return uploads
+
+
+async def unused_uploads(
+    context: Context, raw_ids: list[str], field_name: str
+) -> list[UploadRecord] | FieldError:
+    """The viewer's unused, unexpired uploads named by `raw_ids`, of any type we take, in
+    order; or the first problem, naming `field_name`. What needs a photo or a video checks
+    the type itself (`usable_uploads` for photos)."""
     viewer = context.viewer
     assert viewer is not None
     ids = []
@@ -139,8 +154,6 @@ async def usable_uploads(
             return FieldError(ErrorCode.INVALID, field_name, f"Upload {position} was already used.")
         if record.expires_at <= now:
             return FieldError(ErrorCode.INVALID, field_name, f"Upload {position} has expired.")
-        if record.content_type not in IMAGE_CONTENT_TYPES:
-            return FieldError(ErrorCode.INVALID, field_name, f"Upload {position} is not an image.")
         usable.append(record)
     return usable
 

@@ -28,6 +28,7 @@ from schema.types.comment import Comment
 from schema.types.message import Message, Thread
 from schema.types.notification import Notification
 from schema.types.post import Post
+from schema.types.story import Story
 from schema.types.user import User
 
 # The deepest contract operation (Feed: feed.edges.node.comments.edges.node.author) is 7
@@ -114,7 +115,7 @@ def build_schema(
     return PictographSchema(
         query=Query,
         mutation=Mutation,
-        types=[User, Post, Comment, Thread, Message, Notification],
+        types=[User, Post, Comment, Thread, Message, Notification, Story],
         extensions=_extensions(
             mask_errors=mask_errors, introspection=introspection, suggestions=suggestions
         ),

@@ -46,7 +46,9 @@ from resolvers.message import MAX_THREAD_PARTICIPANTS
 from resolvers.notification import SHOWN_ACTORS
 from resolvers.pagination import MAX_PAGE_SIZE
 from resolvers.post import MAX_MEDIA_PER_POST
+from resolvers.story import TRAY_MAX_ENTRIES
 from storage.mention import MAX_MENTIONS
+from storage.story import MAX_LIVE_STORIES_PER_AUTHOR
 
 # Shopify allows 1,000 points and GitHub 500,000 nodes; ours count every object (edges and
 # page infos too). The costliest contract operation at its default page size (Explore: 24
@@ -87,6 +89,8 @@ LIST_SIZES: Mapping[tuple[str, str], int] = {
     ("Upload", "fields"): MAX_UPLOAD_FORM_FIELDS,
     ("Thread", "participants"): MAX_THREAD_PARTICIPANTS,
     ("Notification", "actors"): SHOWN_ACTORS,
+    ("Query", "storyTray"): TRAY_MAX_ENTRIES,
+    ("StoryTrayEntry", "stories"): MAX_LIVE_STORIES_PER_AUTHOR,
 }
 LIST_SIZES_BY_FIELD_NAME: Mapping[str, int] = {"errors": MAX_USER_ERRORS}
 

@@ -69,7 +69,7 @@ STRING_BOUNDS: Mapping[str, int] = {
             f"{connection}.after"
             for connection in "Query.feed Query.explore Query.followRequests Hashtag.posts "
             "Post.comments Comment.replies User.followers User.following User.posts "
-            "Query.threads Query.notifications".split()
+            "Query.threads Query.notifications Story.viewers".split()
         ),
         CURSOR_BOUND,
     ),

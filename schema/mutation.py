@@ -4,7 +4,18 @@ from __future__ import annotations
 
 import strawberry
 
-from resolvers import account, block, comment, follow, like, message, notification, post, upload
+from resolvers import (
+    account,
+    block,
+    comment,
+    follow,
+    like,
+    message,
+    notification,
+    post,
+    story,
+    upload,
+)
 from schema.rate_limits import rate_limited
 from schema.types.account import AuthPayload, LogInInput, SignUpInput
 from schema.types.comment import AddCommentInput, CommentPayload
@@ -12,6 +23,7 @@ from schema.types.common import DeletePayload, Info, OkPayload, UserError
 from schema.types.follow import FollowPayload
 from schema.types.message import SendMessageInput, SendMessagePayload, ThreadPayload
 from schema.types.post import CreatePostInput, PostPayload
+from schema.types.story import CreateStoryInput, StoryPayload
 from schema.types.upload import CreateUploadInput, CreateUploadPayload
 from schema.types.user import UpdateProfileInput, User, UserPayload
 
@@ -139,3 +151,11 @@ class Mutation:
     @strawberry.mutation(description="Mark every notification so far read.")
     async def mark_notifications_read(self, info: Info) -> OkPayload:
         return OkPayload.from_result(await notification.mark_read(info.context))
+
+    @strawberry.mutation(description="Share a photo as a story for 24 hours.")
+    async def create_story(self, info: Info, input: CreateStoryInput) -> StoryPayload:
+        return StoryPayload.from_result(await story.create_story(info.context, input.upload_id))
+
+    @strawberry.mutation(description="Mark a story seen; marking it again changes nothing.")
+    async def mark_story_seen(self, info: Info, story_id: strawberry.ID) -> StoryPayload:
+        return StoryPayload.from_result(await story.mark_story_seen(info.context, story_id))

@@ -10,6 +10,7 @@ from resolvers import follow as follow_resolvers
 from resolvers import message as message_resolvers
 from resolvers import notification as notification_resolvers
 from resolvers import post as post_resolvers
+from resolvers import story as story_resolvers
 from resolvers import user as user_resolvers
 from resolvers.errors import BadUserInput
 from resolvers.feed import EXPLORE_PAGE_SIZE, FeedOrder
@@ -21,6 +22,7 @@ from schema.types.hashtag import Hashtag
 from schema.types.message import Message, Thread
 from schema.types.notification import Notification
 from schema.types.post import Post
+from schema.types.story import Story, StoryTrayEntry
 from schema.types.user import User
 
 # Registered for GraphQL; annotations use the resolvers' enum itself.
@@ -53,6 +55,8 @@ class Query:
         if type_name == "Notification":
             notification = await notification_resolvers.visible_notification(context, record_id)
             return Notification.wrap_optional(notification)
+        if type_name == "Story":
+            return Story.wrap_optional(await story_resolvers.visible_story(context, record_id))
         return None
 
     @strawberry.field(description="The signed-in user, or null when anonymous.")
@@ -106,6 +110,14 @@ class Query:
     ) -> Connection[User]:
         page = await follow_resolvers.follow_requests(info.context, first, after)
         return to_connection(page, User.wrap)
+
+    @strawberry.field(
+        description="The viewer's story tray: the viewer and each followed account with a "
+        "live story, accounts with unseen stories first."
+    )
+    async def story_tray(self, info: Info) -> list[StoryTrayEntry]:
+        entries = await story_resolvers.story_tray(info.context)
+        return [StoryTrayEntry.wrap(entry) for entry in entries]
 
     @strawberry.field(description="The viewer's message threads, most recently active first.")
     async def threads(

@@ -48,6 +48,8 @@ def queue_key(stream: QueueStream) -> str:
 class FanoutOp(StrEnum):
     PUSH = "push"  # a new post joins its author's followers' feeds
     UNPUSH = "unpush"  # a deleted post leaves them
+    # A new story's author joins the followers' story trays; `post_id` holds the story's id.
+    STORY_PUSH = "story-push"
 
 
 class MalformedJob(ValueError):

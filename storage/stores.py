@@ -24,6 +24,7 @@ from storage.post import PostRecord, PostStore
 from storage.ranked_window import RankedWindowStore
 from storage.redis import Redis
 from storage.session import SessionStore
+from storage.story import StoryStore, StoryTrayStore
 from storage.upload import UploadStore
 from storage.user import UserRecord, UserStore
 
@@ -50,6 +51,8 @@ class Stores:
     interactions: InteractionStore
     affinity: AffinityStore
     notifications: NotificationStore
+    stories: StoryStore
+    story_trays: StoryTrayStore
 
     @classmethod
     def create(
@@ -83,6 +86,8 @@ class Stores:
             notifications=NotificationStore(
                 database["notifications"], database["notification_markers"]
             ),
+            stories=StoryStore(database["stories"], database["story_views"]),
+            story_trays=StoryTrayStore(redis),
         )
 
     async def create_indexes(self) -> None:
@@ -100,5 +105,6 @@ class Stores:
             self.fanout,
             self.interactions,
             self.notifications,
+            self.stories,
         ):
             await store.create_indexes()

@@ -17,8 +17,7 @@ CONTRACT_PATH = Path(__file__).resolve().parents[2] / "shared" / "contract" / "o
 
 PENDING_OPERATIONS = frozenset(
     {
-        # stories, reels, realtime (later issues)
-        "CreateStory", "StoryTray", "MarkStorySeen", "StoryViewers",
+        # reels, realtime (later issues)
         "CreateReel", "Reels", "RecordReelView",
         "PostLiked", "CommentAdded", "MessageReceived", "NotificationReceived",
     }
