@@ -1,4 +1,5 @@
-"""Counting MongoDB round trips: a database proxy whose collections count every operation.
+"""Counting round trips: a MongoDB database proxy whose collections count every operation,
+and a Redis client whose connections count what they send.
 
 Each operation our stores run is one round trip (cursors are read in one batch: pages are
 capped at 101 documents, MongoDB's first batch). mongomock has no command monitoring, so the
@@ -8,7 +9,11 @@ count is taken at the collection API, which is the same for motor and mongomock.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterable
 from typing import Any
+
+from redis.asyncio import ConnectionPool, Redis
+from redis.asyncio.connection import Connection
 
 OPERATIONS = frozenset(
     {
@@ -60,3 +65,18 @@ class CountingDatabase:
 
     def __getitem__(self, name: str) -> CountingCollection:
         return CountingCollection(self._database[name], name, self._counter)
+
+
+def counting_redis(url: str, counter: RoundTrips) -> Redis:
+    """A client of the Redis at `url` that counts each round trip (one command, or one whole
+    pipeline or script call) under "redis" in `counter`."""
+
+    class CountingConnection(Connection):
+        async def send_packed_command(
+            self, command: bytes | str | Iterable[bytes], check_health: bool = True
+        ) -> None:
+            counter.by_collection["redis"] += 1
+            await super().send_packed_command(command, check_health)
+
+    pool: ConnectionPool = ConnectionPool.from_url(url, connection_class=CountingConnection)
+    return Redis(connection_pool=pool)
