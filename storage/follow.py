@@ -165,6 +165,7 @@ class FollowStore:
             )
             .sort("_id", DESCENDING)
             .limit(limit)
+            .batch_size(limit)  # one batch: a tray rebuild reads up to 7,500 in one round trip
         )
         return [document["followee_id"] async for document in cursor]
 
