@@ -15,9 +15,12 @@ for many more users and days, without a server).
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import io
 import random
 from collections import Counter
+from collections.abc import Callable
+from datetime import datetime, timedelta
 
 import numpy as np
 from PIL import Image, ImageDraw
@@ -31,6 +34,7 @@ from resolvers.context import Context, Services
 from resolvers.ids import to_global_id
 from resolvers.like import like_post
 from resolvers.post import create_post
+from resolvers.story import create_story, mark_story_seen
 from resolvers.upload import create_upload
 from storage.follow import FollowState
 
@@ -43,6 +47,12 @@ ENGAGED_AFTER_HOURS = 6.0  # likes and comments as the post's first hours would 
 DEMO_PHOTO_SIDE = 960
 CAPTIONS = ("Golden hour", "Weekend mood", "New favourite spot", "Colours", "Hello world")
 COMMENTS = ("Love this!", "Stunning", "Where is this?", "So good", "Wow")
+STORY_USERS = 15  # the most followed accounts, the demo login first, share stories
+MAX_STORIES_EACH = 3
+# How long ago each story was shared: some fresh, some expiring within the hour.
+STORY_AGES = (timedelta(minutes=5), timedelta(hours=3), timedelta(hours=12),
+              timedelta(hours=23, minutes=20), timedelta(hours=23, minutes=50))  # fmt: skip
+STORY_SEEN_SHARE = 0.5  # of the stories the demo login may see, those already seen
 
 FIRST_NAMES = (
     "ada alan grace linus margaret dennis barbara ken radia tim katherine john frances "
@@ -129,6 +139,7 @@ async def seed_services(services: Services, *, users: int) -> None:
             )
             progress.advance(task)
         await seed_posts(services, user_ids, world, rng, progress)
+        await seed_stories(services, user_ids, rng, progress)
 
 
 async def seed_posts(
@@ -165,6 +176,36 @@ async def seed_posts(
             if post_id is not None and acted[index, 1]:
                 await add_comment(context, post_id, rng.choice(COMMENTS), None)
         progress.advance(task)
+
+
+async def seed_stories(
+    services: Services, user_ids: list[int], rng: random.Random, progress: Progress
+) -> None:
+    """Stories shared at various times through the same path a client takes, oldest first,
+    some expiring soon; the demo login has seen about half of those it may see."""
+    plan = sorted(
+        (rng.choice(STORY_AGES), author)
+        for author in user_ids[:STORY_USERS]
+        for _ in range(rng.randint(1, MAX_STORIES_EACH))
+    )
+    task = progress.add_task("Sharing stories", total=len(plan))
+    now = services.clock()
+    story_ids: list[str] = []
+    for age, author in reversed(plan):
+        back_then = dataclasses.replace(services, clock=_stopped_clock(now - age))
+        context = await _context_for(back_then, author)
+        result = await create_story(context, await _upload_photo(back_then, context, rng))
+        if result.story is not None and author != user_ids[0]:
+            story_ids.append(to_global_id("Story", result.story.id))
+        progress.advance(task)
+    demo = await _context_for(services, user_ids[0])
+    for story_id in story_ids:
+        if rng.random() < STORY_SEEN_SHARE:
+            await mark_story_seen(demo, story_id)  # refused, and harmless, where hidden
+
+
+def _stopped_clock(moment: datetime) -> Callable[[], datetime]:
+    return lambda: moment
 
 
 async def _context_for(services: Services, user_id: int) -> Context:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -408,6 +409,67 @@ async def until_notifications(
             return page
         await asyncio.sleep(0.02)
     pytest.fail(f"the notifications never got there: {page}")
+async def new_story(graphql: GraphQLClient, author: Account) -> dict[str, Any]:
+    payload = await run(
+        graphql, "CreateStory", author.token, uploadId=await graphql.upload(author, PHOTO)
+    )
+    assert payload["errors"] == [], payload["errors"]
+    story: dict[str, Any] = payload["story"]
+    return story
+
+
+async def create_story(graphql: GraphQLClient) -> None:
+    author = await graphql.sign_up()
+    story = await new_story(graphql, author)
+    assert (story["media"]["type"], story["media"]["width"]) == ("IMAGE", 320)
+    assert story["media"]["url"].startswith("http")
+    lifetime = datetime.fromisoformat(story["expiresAt"]) - datetime.fromisoformat(
+        story["createdAt"]
+    )
+    assert lifetime == timedelta(hours=24)
+
+
+async def story_tray(graphql: GraphQLClient) -> None:
+    author, fan = await graphql.sign_up(), await graphql.sign_up()
+    await run(graphql, "FollowUser", fan.token, userId=author.id)
+    story = await new_story(graphql, author)
+    [entry] = await run(graphql, "StoryTray", fan.token)
+    assert (entry["user"]["id"], entry["hasUnseen"]) == (author.id, True)
+    assert [(s["id"], s["viewerHasSeen"]) for s in entry["stories"]] == [(story["id"], False)]
+    own = await new_story(graphql, fan)
+    # The viewer's own entry leads, then the accounts with unseen stories.
+    tray = await run(graphql, "StoryTray", fan.token)
+    assert [(e["user"]["id"], e["stories"][0]["id"]) for e in tray] == [
+        (fan.id, own["id"]),
+        (author.id, story["id"]),
+    ]
+
+
+async def mark_story_seen(graphql: GraphQLClient) -> None:
+    author, fan = await graphql.sign_up(), await graphql.sign_up()
+    await run(graphql, "FollowUser", fan.token, userId=author.id)
+    story = await new_story(graphql, author)
+    for _ in range(2):  # idempotent
+        payload = await run(graphql, "MarkStorySeen", fan.token, storyId=story["id"])
+        assert payload == {"story": {"id": story["id"], "viewerHasSeen": True}, "errors": []}
+    [entry] = await run(graphql, "StoryTray", fan.token)
+    assert entry["hasUnseen"] is False
+
+
+async def story_viewers(graphql: GraphQLClient) -> None:
+    author, fan = await graphql.sign_up(), await graphql.sign_up()
+    await run(graphql, "FollowUser", fan.token, userId=author.id)
+    story = await new_story(graphql, author)
+    await run(graphql, "MarkStorySeen", fan.token, storyId=story["id"])
+    seen = await run(graphql, "StoryViewers", author.token, storyId=story["id"])
+    assert seen["viewerCount"] == 1
+    assert [edge["node"]["id"] for edge in seen["viewers"]["edges"]] == [fan.id]
+    assert seen["viewers"]["pageInfo"]["hasNextPage"] is False
+    # Only the author may list them.
+    body = await graphql.execute(
+        operation_source("StoryViewers"), {"storyId": story["id"]}, token=fan.token
+    )
+    assert {error["extensions"]["code"] for error in body["errors"]} == {"FORBIDDEN"}
 
 
 SCENARIOS: dict[str, Callable[[GraphQLClient], Awaitable[None]]] = {
@@ -443,6 +505,10 @@ SCENARIOS: dict[str, Callable[[GraphQLClient], Awaitable[None]]] = {
     "MarkThreadRead": mark_thread_read,
     "Notifications": notifications,
     "MarkNotificationsRead": mark_notifications_read,
+    "CreateStory": create_story,
+    "StoryTray": story_tray,
+    "MarkStorySeen": mark_story_seen,
+    "StoryViewers": story_viewers,
 }
 
 

@@ -10,6 +10,7 @@ and would show the post whether or not fan-out works.
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime, timedelta
 
 import httpx
 
@@ -17,6 +18,7 @@ from app.seed import DEMO_LOGIN, DEMO_PASSWORD
 from resolvers.ids import parse_typed_id
 from storage.fanout_queue import QueueStream, queue_key
 from storage.feed import feed_key, member
+from storage.story import tray_key
 from tests.client import Account
 from tests.conftest import EmbeddedServer
 from tests.integration.test_feed import FOLLOW, feed_ids, post
@@ -26,6 +28,9 @@ from tests.notifications import of_kind, until_notified
 
 FAN_OUT_SECONDS = 1.0  # the issue's promise: a followee's post is in the feed within a second
 POLL_SECONDS = 0.02
+STORY_TRAY = "{ storyTray { user { id } stories { id expiresAt viewerHasSeen } } }"
+CREATE_STORY = """mutation ($upload: ID!) { createStory(input: {uploadId: $upload}) {
+  story { id } errors { code } } }"""
 LOG_IN = """mutation ($login: String!, $password: String!) {
   logIn(input: {login: $login, password: $password}) { token user { id } errors { code } } }"""
 
@@ -169,3 +174,44 @@ async def test_readyz_reports_the_in_server_fan_out_worker(embedded: EmbeddedSer
     assert fanout["worker"]["state"] == "running" and fanout["worker"]["alive"]
     assert fanout["queue"]["dead_letters"] == 0
     assert await embedded.runtime.services.redis.exists(queue_key(QueueStream.JOBS))
+
+
+async def test_a_followees_new_story_reaches_a_built_tray_by_fan_out_within_a_second(
+    embedded: EmbeddedServer,
+) -> None:
+    graphql = embedded.graphql
+    author, reader = await graphql.sign_up("author"), await graphql.sign_up("reader")
+    await graphql.data(FOLLOW, {"id": author.id}, token=reader.token)
+    assert (await graphql.data(STORY_TRAY, token=reader.token))["storyTray"] == []  # built
+    upload_id = await graphql.upload(author, jpeg(360, 640))
+
+    created = await graphql.data(CREATE_STORY, {"upload": upload_id}, token=author.token)
+
+    story_id = created["createStory"]["story"]["id"]
+    redis = embedded.runtime.services.redis
+    key, member = tray_key(await user_id(embedded, reader)), str(await user_id(embedded, author))
+    for _ in range(int(FAN_OUT_SECONDS / POLL_SECONDS) + 1):
+        if await redis.zscore(key, member) is not None:
+            break
+        await asyncio.sleep(POLL_SECONDS)
+    [entry] = (await graphql.data(STORY_TRAY, token=reader.token))["storyTray"]
+    assert [story["id"] for story in entry["stories"]] == [story_id]
+    assert await redis.zscore(key, member) is not None
+
+
+async def test_the_demo_login_finds_stories_in_the_tray_some_seen_some_expiring_soon(
+    embedded: EmbeddedServer,
+) -> None:
+    graphql = embedded.graphql
+    logged_in = (await graphql.data(LOG_IN, {"login": DEMO_LOGIN, "password": DEMO_PASSWORD}))[
+        "logIn"
+    ]
+
+    tray = (await graphql.data(STORY_TRAY, token=logged_in["token"]))["storyTray"]
+
+    assert tray[0]["user"]["id"] == logged_in["user"]["id"]  # her own story leads
+    stories = [story for entry in tray[1:] for story in entry["stories"]]
+    assert any(story["viewerHasSeen"] for story in stories)
+    assert any(not story["viewerHasSeen"] for story in stories)
+    soon = datetime.now(UTC) + timedelta(hours=1)
+    assert any(datetime.fromisoformat(story["expiresAt"]) < soon for story in stories)

@@ -44,6 +44,9 @@ ADD_COMMENT = """mutation ($post: ID!, $text: String!, $replyTo: ID) {
   addComment(input: {postId: $post, text: $text, replyToId: $replyTo}) {
     comment { id } errors { code } } }"""
 FEED = "{ feed { edges { node { id } } } }"
+CREATE_STORY = """mutation ($upload: ID!) { createStory(input: {uploadId: $upload}) {
+  story { id } errors { code } } }"""
+SEEN = "mutation ($id: ID!) { markStorySeen(storyId: $id) { errors { code } } }"
 SEND = """mutation ($to: [ID!]!, $text: String!, $client: String!) {
   sendMessage(input: {recipientIds: $to, text: $text, clientId: $client}) {
     message { thread { id } } errors { code } } }"""
@@ -130,6 +133,9 @@ class World:
     mentioning: str  # a post that mentions a hidden account, or is hidden itself
     lister: Account  # whose follower and following lists hold a hidden account
     message_thread: str  # the viewer's, `owner`'s and `follower`'s; `owner` wrote to it
+    story: str  # by `owner`
+    # Account id -> that account's story, seen by `owner` where `owner` could see it.
+    own_stories: dict[str, str]
     secrets: frozenset[str]  # the hidden records' ids and texts
 
 
@@ -147,6 +153,16 @@ def _follower_as_control(world: World) -> Account | None:
 def _blocked_world_control(world: World) -> Account | None:
     """A private account hides no user: only a block hides a thread's people."""
     return world.follower if world.scenario is Scenario.BLOCKED else None
+
+
+def _blocked_world_lister(world: World) -> Account | None:
+    """In the blocked world, `owner` saw the lister's story before the block: the lister
+    sees `owner` among its viewers. A private account hides no viewer."""
+    return world.lister if world.scenario is Scenario.BLOCKED else None
+
+
+def _own_story(world: World, me: Account) -> dict[str, Any]:
+    return {"id": world.own_stories[me.id]}
 
 
 def _explore_control(world: World) -> Account | None:
@@ -169,9 +185,21 @@ FOLLOWING_POSTS = f"following {{ edges {{ node {{ id {POSTS} }} }} }}"
 
 CASES: dict[str, Case] = {
     "Query.node": Case(
-        """query ($id: ID!, $post: ID!, $comment: ID!) {
-          user: node(id: $id) { id } post: node(id: $post) { id } comment: node(id: $comment) { id } }""",
-        lambda world, _: {"id": world.owner.id, "post": world.post, "comment": world.comment},
+        """query ($id: ID!, $post: ID!, $comment: ID!, $story: ID!) {
+          user: node(id: $id) { id } post: node(id: $post) { id } comment: node(id: $comment) { id }
+          story: node(id: $story) { id } }""",
+        lambda world, _: {
+            "id": world.owner.id,
+            "post": world.post,
+            "comment": world.comment,
+            "story": world.story,
+        },
+    ),
+    "StoryTrayEntry.user": Case("{ storyTray { user { id } stories { id } } }", lambda *_: {}),
+    "Story.viewers": Case(
+        "query ($id: ID!) { node(id: $id) { id ... on Story { viewers { edges { node { id } } } } } }",
+        _own_story,
+        control=_blocked_world_lister,
     ),
     "Query.viewer": Case(f"{{ viewer {{ id {FOLLOWING_POSTS} }} }}", lambda *_: {}),
     "Query.user": Case(
@@ -320,6 +348,17 @@ class Actions:
     async def like(self, fan: Account, post: str) -> None:
         await self.graphql.data(LIKE, {"id": post}, token=fan.token)
 
+    async def story(self, author: Account) -> str:
+        upload = await self.graphql.upload(author, jpeg(64, 64))
+        data = await self.graphql.data(CREATE_STORY, {"upload": upload}, token=author.token)
+        assert data["createStory"]["errors"] == []
+        story_id: str = data["createStory"]["story"]["id"]
+        return story_id
+
+    async def see(self, viewer: Account, story: str) -> None:
+        data = await self.graphql.data(SEEN, {"id": story}, token=viewer.token)
+        assert data["markStorySeen"]["errors"] == []
+
     async def message(self, sender: Account, recipients: list[Account], text: str) -> str:
         variables = {"to": [r.id for r in recipients], "text": text, "client": uuid.uuid4().hex}
         data = await self.graphql.data(SEND, variables, token=sender.token)
@@ -359,6 +398,11 @@ async def blocked_world(graphql: GraphQLClient) -> World:
     await graphql.data(FEED, token=viewer.token)  # the viewer's feed exists, with the post
     message_thread = await act.message(owner, [viewer, follower], f"message-{nonce}")
     await told_of(graphql, follower, post, comment)
+    await act.approve(viewer, owner)  # so that the owner sees the viewer's story, and views it
+    story = await act.story(owner)
+    own_stories = {account.id: await act.story(account) for account in (viewer, third)}
+    for seen in own_stories.values():
+        await act.see(owner, seen)
     await graphql.data(BLOCK, {"id": viewer.id}, token=owner.token)
     return World(
         scenario=Scenario.BLOCKED,
@@ -375,8 +419,10 @@ async def blocked_world(graphql: GraphQLClient) -> World:
         mentioning=open_post,
         lister=third,
         message_thread=message_thread,
+        story=story,
+        own_stories=own_stories,
         secrets=frozenset(
-            [owner.id, post, comment, hidden_reply]
+            [owner.id, post, comment, hidden_reply, story]
             + [f"hidden-{kind}-{nonce}" for kind in ("post", "comment", "reply")]
         ),
     )
@@ -403,6 +449,9 @@ async def private_world(graphql: GraphQLClient) -> World:
     await act.like(third, post)  # so that the viewer's Explore would hold it
     message_thread = await act.message(owner, [viewer, follower], f"message-{nonce}")
     await told_of(graphql, follower, post, comment)
+    story = await act.story(owner)
+    await act.see(insider, story)
+    own_stories = {viewer.id: await act.story(viewer)}
     return World(
         scenario=Scenario.PRIVATE,
         viewer=viewer,
@@ -418,8 +467,10 @@ async def private_world(graphql: GraphQLClient) -> World:
         mentioning=post,
         lister=owner,
         message_thread=message_thread,
+        story=story,
+        own_stories=own_stories,
         secrets=frozenset(
-            [insider.id, post, comment, reply]
+            [insider.id, post, comment, reply, story]
             + [f"hidden-{kind}-{nonce}" for kind in ("post", "comment", "reply")]
         ),
     )
