@@ -48,7 +48,7 @@ def uncached_stores(database: Database, stores: Stores) -> Stores:
     return dataclasses.replace(
         stores,
         users=UserStore(database["users"], Uncached()),
-        follows=FollowStore(database["follows"], Uncached()),
+        follows=FollowStore(database["follows"], Uncached(), Uncached()),
         blocks=BlockStore(database["blocks"], Uncached()),
         posts=PostStore(database["posts"], Uncached()),
         likes=LikeStore(database["likes"], Uncached()),

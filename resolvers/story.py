@@ -9,9 +9,9 @@ refused with a payload error naming `uploadId`. A story's media is a `MediaRecor
 The tray reads, per viewer, the set of followed authors with a live story that fan-out keeps
 up to date on write (storage/story.py), plus the large accounts the viewer follows (never
 fanned out, merged at read time as the home feed does) and the viewer; then every live story
-of those authors in one query, the viewer's seen state of them in one, the follows' times in
-one, and the authors through the loaders. Its cost in round trips does not depend on how
-many accounts the viewer follows.
+of those authors in one query, the viewer's seen state of them in one, and the authors, the
+blocks, the follow states and the follows' times in one cached batch each. Its cost in round
+trips does not depend on how many accounts the viewer follows.
 """
 
 from __future__ import annotations

@@ -66,7 +66,11 @@ class Stores:
         return cls(
             users=users,
             sessions=SessionStore(database["sessions"]),
-            follows=FollowStore(database["follows"], relation_cache(redis, "follow")),
+            follows=FollowStore(
+                database["follows"],
+                relation_cache(redis, "follow"),
+                relation_cache(redis, "follow-since"),
+            ),
             blocks=BlockStore(database["blocks"], relation_cache(redis, "block")),
             uploads=UploadStore(database["uploads"]),
             posts=PostStore(database["posts"], record_cache(redis, "post", PostRecord)),
