@@ -209,9 +209,10 @@ async def test_accounts_with_unseen_stories_come_first_the_closest_first(
     first, second, third = [await world.user() for _ in range(3)]
     for author in (first, second, third):  # followed in this order: the latest is closest
         await world.follow(viewer, author)
-    seen_story = await world.story(second)
-    await world.story(first)
+    # Shared in another order than the follows: closeness, not recency, orders the groups.
     await world.story(third)
+    await world.story(first)
+    seen_story = await world.story(second)
 
     await world.seen(viewer, seen_story)
 
