@@ -28,6 +28,8 @@ from tests.stories import (
 )
 
 STORIES_REDIS_DATABASE = 3  # no test server's fan-out worker reads this database's jobs
+# Authors with more followers are not fanned out: small enough to make one in a test.
+FANOUT_MAX_FOLLOWERS = 3
 VIEWERS = """query ($id: ID!) { node(id: $id) { ... on Story {
   viewerCount viewers(first: 10) { edges { node { id } } } } } }"""
 
@@ -35,7 +37,10 @@ VIEWERS = """query ($id: ID!) { node(id: $id) { ... on Story {
 @pytest.fixture
 async def world(redis_url: str, tmp_path: Path) -> AsyncIterator[StoryWorld]:
     own = f"{redis_url.rsplit('/', 1)[0]}/{STORIES_REDIS_DATABASE}"
-    async with open_runtime(make_settings(own, media_dir=str(tmp_path / "media"))) as runtime:
+    settings = make_settings(
+        own, media_dir=str(tmp_path / "media"), fanout_max_followers=FANOUT_MAX_FOLLOWERS
+    )
+    async with open_runtime(settings) as runtime:
         await runtime.services.redis.flushdb()
         yield StoryWorld(runtime, Clock())
 
@@ -121,6 +126,24 @@ async def test_a_new_story_reaches_a_built_tray_by_fan_out(world: StoryWorld) ->
     assert await redis.zscore(tray_key(follower.id), str(author.id)) is not None
     [entry] = await world.tray(follower)
     assert [story["id"] for story in entry["stories"]] == [story_id]
+
+
+async def test_a_large_accounts_story_is_merged_into_the_tray_at_read_time(
+    world: StoryWorld,
+) -> None:
+    star = await world.user()
+    fans = [await world.user() for _ in range(FANOUT_MAX_FOLLOWERS + 1)]
+    for fan in fans:
+        await world.follow(fan, star)
+        assert await world.tray(fan) == []  # built: only fan-out or the merge can add to it
+
+    story_id = await world.story(star)
+    await world.drain()
+
+    for fan in fans:
+        assert await world.services.redis.zscore(tray_key(fan.id), str(star.id)) is None
+        [entry] = await world.tray(fan)
+        assert [story["id"] for story in entry["stories"]] == [story_id]
 
 
 async def test_the_viewers_own_story_leads_the_tray(world: StoryWorld) -> None:
