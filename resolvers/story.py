@@ -30,7 +30,13 @@ from resolvers.errors import ErrorCode, FieldError, Forbidden
 from resolvers.feed import FOLLOWING_LIMIT, _followed_large_accounts
 from resolvers.ids import node_argument
 from resolvers.media import MediaWriter, rendered_uploads
-from resolvers.pagination import Page, decode_cursor, page_size, visible_keyset_page
+from resolvers.pagination import (
+    DEFAULT_PAGE_SIZE,
+    Page,
+    decode_cursor,
+    page_size,
+    visible_keyset_page,
+)
 from resolvers.upload import unused_uploads
 from resolvers.viewer import require_viewer
 from storage.fanout_queue import FanoutOp
@@ -50,7 +56,6 @@ logger = logging.getLogger(__name__)
 # accounts of MAX_LIVE_STORIES_PER_AUTHOR stories each keep the StoryTray operation at a
 # fifth of the query cost bound (the contract's tray has no page argument).
 TRAY_MAX_ENTRIES = 40
-VIEWERS_PAGE_SIZE = 50  # the contract's default
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,7 +178,7 @@ async def story_viewers(
 ) -> Page[UserRecord]:
     """Who saw the story, newest view first; accounts hidden from the author are left out."""
     _require_author(context, story)
-    size, before_id = page_size(first, VIEWERS_PAGE_SIZE), decode_cursor(after)
+    size, before_id = page_size(first, DEFAULT_PAGE_SIZE), decode_cursor(after)
     stories = context.services.stores.stories
     users_by_id: dict[int, UserRecord] = {}
 

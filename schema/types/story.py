@@ -8,7 +8,8 @@ import strawberry
 
 from resolvers import story as story_resolvers
 from resolvers.ids import to_global_id
-from resolvers.story import VIEWERS_PAGE_SIZE, StoryResult, TrayEntry
+from resolvers.pagination import DEFAULT_PAGE_SIZE
+from resolvers.story import StoryResult, TrayEntry
 from schema.eager import eager
 from schema.types.common import Connection, Info, Node, UserError, to_connection
 from schema.types.media import Media
@@ -42,7 +43,7 @@ class Story(Node):
         description="Who has seen it, newest first: its author only (FORBIDDEN otherwise)."
     )
     async def viewers(
-        self, info: Info, first: int | None = VIEWERS_PAGE_SIZE, after: str | None = None
+        self, info: Info, first: int | None = DEFAULT_PAGE_SIZE, after: str | None = None
     ) -> Connection[User] | None:
         page = await story_resolvers.story_viewers(info.context, self.record, first, after)
         return to_connection(page, User.wrap)

@@ -27,6 +27,9 @@ FOLLOW = "mutation ($id: ID!) { followUser(userId: $id) { errors { code } } }"
 SEND = """mutation ($to: [ID!], $thread: ID, $client: String!) {
   sendMessage(input: {recipientIds: $to, threadId: $thread, text: "hi", clientId: $client}) {
     message { thread { id } } errors { code } } }"""
+CREATE_STORY = """mutation ($upload: ID!) { createStory(input: {uploadId: $upload}) {
+  story { id } errors { code } } }"""
+SEEN = "mutation ($id: ID!) { markStorySeen(storyId: $id) { errors { code } } }"
 ADD_COMMENT = """mutation ($post: ID!, $text: String!, $reply: ID) {
   addComment(input: {postId: $post, text: $text, replyToId: $reply}) {
     comment { id } errors { code } } }"""
@@ -59,6 +62,7 @@ class Lists:
     post_id: str  # ROWS comments
     comment_id: str  # ROWS replies
     thread_id: str  # the star's thread with a fan: ROWS messages; the star has ROWS threads
+    story_id: str  # the star's, seen by ROWS fans
 
 
 @dataclass(frozen=True)
@@ -146,6 +150,12 @@ CASES: dict[str, Case] = {
         lambda lists: lists.star,
         ("node", "list"),
     ),
+    "Story.viewers": Case(
+        NODE_LIST.format(type="Story", field="viewers", page=PAGE),
+        lambda lists: {"id": lists.story_id},
+        lambda lists: lists.star,
+        ("node", "list"),
+    ),
 }  # fmt: skip
 
 
@@ -202,7 +212,14 @@ async def lists(graphql: GraphQLClient) -> Lists:
         await send(graphql, star, thread=thread_ids[0])
     # The worker writes the star's notifications of its ROWS followers after each follow.
     await until_notified(graphql, star, lambda nodes: len(nodes) >= ROWS)
-    return Lists(prefix, star, owner, reader, explorer, post_id, comment_id, thread_ids[0])
+    upload_id = await graphql.upload(star, jpeg(16, 16))
+    story = await graphql.data(CREATE_STORY, {"upload": upload_id}, token=star.token)
+    story_id = story["createStory"]["story"]["id"]
+    for fan in fans:
+        await graphql.data(SEEN, {"id": story_id}, token=fan.token)
+    return Lists(
+        prefix, star, owner, reader, explorer, post_id, comment_id, thread_ids[0], story_id
+    )
 
 
 async def page(

@@ -299,7 +299,7 @@ async def test_only_the_author_may_list_a_storys_viewers(world: StoryWorld) -> N
 
     assert result.data == {"node": {"viewerCount": None, "viewers": None}}
     assert result.errors is not None
-    assert {error.extensions["code"] for error in result.errors} == {"FORBIDDEN"}  # type: ignore[index]
+    assert {error.extensions["code"] for error in result.errors} == {"FORBIDDEN"}
 
 
 async def test_an_expired_story_vanishes_from_every_read_at_the_second(
