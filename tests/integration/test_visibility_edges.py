@@ -1,7 +1,7 @@
-"""Every field that leads to a user, post or comment hides what the viewer may not see.
+"""Every field that leads to a user, post, comment or story hides what the viewer may not see.
 
 The fields are read from the schema itself: each field, on every type reachable from the
-root types, whose type is `User`, `Post` or `Comment`, an interface or union one of them
+root types, whose type is `User`, `Post`, `Comment` or `Story`, an interface or union one of them
 implements, or a connection of them. Each has a case below: a request that reaches the
 field, run in two worlds, one where the hidden account blocked the viewer and one where it
 is private and the viewer does not follow it. The viewer's response must hold none of the
@@ -33,7 +33,7 @@ from tests.client import TEST_PASSWORD, Account, GraphQLClient
 from tests.media import jpeg
 from tests.notifications import until_notified
 
-RECORD_TYPES = {"User", "Post", "Comment"}
+RECORD_TYPES = {"User", "Post", "Comment", "Story"}
 
 FOLLOW = "mutation ($id: ID!) { followUser(userId: $id) { state errors { code } } }"
 APPROVE = """mutation ($id: ID!) { respondToFollowRequest(userId: $id, approve: true) {
@@ -87,7 +87,7 @@ def _is_record(schema: GraphQLSchema, named: GraphQLNamedType) -> bool:
 
 
 def fields_leading_to_records(schema: GraphQLSchema) -> set[str]:
-    """ "Type.field" for every field that leads to a user, post or comment. A connection's
+    """ "Type.field" for every field that leads to a user, post, comment or story. A connection's
     own edges and nodes are left out: the field that returns the connection stands for them."""
     types = reachable_types(schema)
     connections = {named.name for named in types if _node_type(named) is not None}
@@ -195,7 +195,13 @@ CASES: dict[str, Case] = {
             "story": world.story,
         },
     ),
-    "StoryTrayEntry.user": Case("{ storyTray { user { id } stories { id } } }", lambda *_: {}),
+    "StoryTrayEntry.user": Case(f"{{ storyTray {{ user {{ id {POSTS} }} }} }}", lambda *_: {}),
+    "StoryTrayEntry.stories": Case("{ storyTray { stories { id } } }", lambda *_: {}),
+    # Seeing a story one may see again changes nothing: the follower saw it already.
+    "StoryPayload.story": Case(
+        "mutation ($id: ID!) { markStorySeen(storyId: $id) { story { id } } }",
+        lambda world, _: {"id": world.story},
+    ),
     "Story.viewers": Case(
         "query ($id: ID!) { node(id: $id) { id ... on Story { viewers { edges { node { id } } } } } }",
         _own_story,
@@ -312,7 +318,7 @@ CASES: dict[str, Case] = {
 }
 
 
-def test_every_field_leading_to_a_user_post_or_comment_has_a_case() -> None:
+def test_every_field_leading_to_a_user_post_comment_or_story_has_a_case() -> None:
     fields = fields_leading_to_records(build_schema(mask_errors=False)._schema)
 
     assert sorted(fields - CASES.keys()) == [], "fields without a visibility case"
@@ -400,6 +406,7 @@ async def blocked_world(graphql: GraphQLClient) -> World:
     await told_of(graphql, follower, post, comment)
     await act.approve(viewer, owner)  # so that the owner sees the viewer's story, and views it
     story = await act.story(owner)
+    await act.see(follower, story)
     own_stories = {account.id: await act.story(account) for account in (viewer, third)}
     for seen in own_stories.values():
         await act.see(owner, seen)
@@ -450,7 +457,8 @@ async def private_world(graphql: GraphQLClient) -> World:
     message_thread = await act.message(owner, [viewer, follower], f"message-{nonce}")
     await told_of(graphql, follower, post, comment)
     story = await act.story(owner)
-    await act.see(insider, story)
+    for fan in (insider, follower):
+        await act.see(fan, story)
     own_stories = {viewer.id: await act.story(viewer)}
     return World(
         scenario=Scenario.PRIVATE,
