@@ -55,6 +55,14 @@ TRANSIENT_ERRORS: tuple[type[Exception], ...] = (
 )
 
 
+async def run_job(services: JobServices, job: Job) -> None:
+    """Do one job of any kind, as the worker does."""
+    if isinstance(job, FanoutJob):
+        await run_fanout_job(services, job)
+    else:
+        await run_notification_job(services, job)
+
+
 def consumer_name() -> str:
     """Unique per process, stable for its life: pending jobs are owned by this name."""
     return f"{socket.gethostname()}-{os.getpid()}"
@@ -126,7 +134,7 @@ class FanoutWorker:
             await self._dead_letter(delivery, str(error))
             return
         try:
-            await self._run(job)
+            await run_job(self._services, job)
         except TRANSIENT_ERRORS:
             raise
         except Exception as error:
@@ -139,12 +147,6 @@ class FanoutWorker:
             await self._dead_letter(delivery, "".join(traceback.format_exception(error)))
             return
         await self._queue.ack(delivery.entry_id)
-
-    async def _run(self, job: Job) -> None:
-        if isinstance(job, FanoutJob):
-            await run_fanout_job(self._services, job)
-        else:
-            await run_notification_job(self._services, job)
 
     async def _dead_letter(self, delivery: Delivery, error: str) -> None:
         logger.error("fan-out job %s moved to the dead letters: %s", delivery.entry_id, error)

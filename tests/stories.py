@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from app.services import Runtime
-from jobs.fanout import run_fanout_job
+from jobs.worker import run_job
 from resolvers.context import Context, Services
 from resolvers.ids import parse_typed_id, to_global_id
 from resolvers.upload import UPLOAD_LIFETIME
@@ -128,7 +128,7 @@ class StoryWorld:
         await queue.ensure_group()
         while deliveries := await queue.read(WORKER, count=100, block_ms=1):
             for delivery in deliveries:
-                await run_fanout_job(self.runtime.jobs, delivery.job())
+                await run_job(self.runtime.jobs, delivery.job())
                 await queue.ack(delivery.entry_id)
                 done += 1
         return done

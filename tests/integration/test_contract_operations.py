@@ -409,6 +409,8 @@ async def until_notifications(
             return page
         await asyncio.sleep(0.02)
     pytest.fail(f"the notifications never got there: {page}")
+
+
 async def new_story(graphql: GraphQLClient, author: Account) -> dict[str, Any]:
     payload = await run(
         graphql, "CreateStory", author.token, uploadId=await graphql.upload(author, PHOTO)
