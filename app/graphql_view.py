@@ -30,9 +30,10 @@ from app.persisted_queries import (
     PersistedQueryTransportWSHandler,
     persisted_queries,
 )
-from app.websocket_sessions import SessionCheckingHandler, UnacknowledgedSockets
+from app.websocket_sessions import OpenSockets, SessionCheckingHandler, UnacknowledgedSockets
 from resolvers.context import Context, Services
 from resolvers.errors import Timeout
+from resolvers.subscription import MAX_SUBSCRIPTIONS_PER_CONNECTION
 from resolvers.viewer import authenticate
 
 # As GitHub's GraphQL API: long enough for any request the cost limit admits on a loaded
@@ -91,11 +92,13 @@ class GraphQLView(GraphQL[Context, None]):
             subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
             allowed_origins=allowed_origins,
             connection_init_wait_timeout=connection_init_timeout,
+            max_subscriptions_per_connection=MAX_SUBSCRIPTIONS_PER_CONNECTION,
         )
         self._graphiql_html = graphiql_html
         self._deadline_seconds = deadline_seconds
         self._trusted_proxies = trusted_proxies
         self.unacknowledged_sockets = UnacknowledgedSockets()
+        self.open_sockets = OpenSockets()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         # A client gone before its body arrived (or cut off for sending it too slowly) is

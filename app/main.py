@@ -19,6 +19,7 @@ from app.services import open_runtime
 from app.settings import Settings
 from app.trusted.documents import TrustedDocuments
 from app.trusted.manifest import load_contract_documents
+from app.websocket_sessions import closing_revoked_sessions
 from jobs.supervisor import Supervisor
 from jobs.worker import FanoutWorker, consumer_name
 from schema import build_schema
@@ -52,7 +53,10 @@ def create_app(settings: Settings, *, demo_users: int = 0) -> Starlette:
                 consumer = consumer_name()
                 supervisor = Supervisor(lambda: FanoutWorker(runtime.jobs, consumer))
             app.state.fanout_supervisor = supervisor
-            async with nullcontext() if supervisor is None else supervisor.running():
+            async with (
+                closing_revoked_sessions(runtime.services.bus, view.open_sockets),
+                nullcontext() if supervisor is None else supervisor.running(),
+            ):
                 if demo_users:
                     await seed_services(runtime.services, users=demo_users)
                     print(

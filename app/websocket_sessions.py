@@ -1,15 +1,23 @@
 """graphql-transport-ws as Pictograph runs it: strawberry's handler, plus
 
-- a session check per operation: a token revoked (`logOut`) or expired since
-  connection_init closes the socket with 4403 on the next `subscribe`, as a refused
-  connection_init does;
+- sockets closed with 4403 when their session ends: `logOut` publishes `SessionRevoked` on
+  the bus, and every process closes the sockets that session opened (`OpenSockets`, fed by
+  `closing_revoked_sessions` from the lifespan) within the bus's latency; a session that
+  expires closes its sockets at the moment it expires (a timer per socket);
+- a session check per operation as well: the next `subscribe` on a socket whose token was
+  revoked or expired closes it with 4403 even if the bus lost the revocation;
 - a cap on the sockets one client address holds open without an acknowledged
   connection_init (counted per process), so a client cannot pin hundreds of idle sockets.
 """
 
 from __future__ import annotations
 
-from collections import Counter
+import asyncio
+import contextlib
+import logging
+from collections import Counter, defaultdict
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from typing import Protocol, cast
 
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
@@ -21,6 +29,12 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.types import (
 )
 
 from resolvers.context import Context
+from subscriptions.bus import EventBus
+from subscriptions.channels import sessions_channel
+from subscriptions.events import SessionRevoked
+from subscriptions.subscription import SubscriberTooSlow
+
+logger = logging.getLogger(__name__)
 
 # An unacknowledged socket lives for the one round trip before connection_init; even many
 # people behind one NAT rarely have more than a few in that state at once (300 from one
@@ -49,16 +63,85 @@ class UnacknowledgedSockets:
             del self._open[client]
 
 
-class HoldsUnacknowledgedSockets(Protocol):
+Close = Callable[[int, str], Awaitable[None]]
+
+
+class OpenSockets:
+    """This process's acknowledged sockets, by the token hash of the session that opened
+    them, so that a revoked session's sockets can be closed wherever they are."""
+
+    def __init__(self) -> None:
+        self._by_session: defaultdict[str, set[Close]] = defaultdict(set)
+
+    def add(self, token_hash: str, close: Close) -> None:
+        self._by_session[token_hash].add(close)
+
+    def discard(self, token_hash: str, close: Close) -> None:
+        closes = self._by_session.get(token_hash)
+        if closes is not None:
+            closes.discard(close)
+            if not closes:
+                del self._by_session[token_hash]
+
+    async def close_session(self, token_hash: str) -> None:
+        for close in list(self._by_session.pop(token_hash, ())):
+            await close(FORBIDDEN, "Forbidden: the session was revoked")
+
+    def __len__(self) -> int:
+        return sum(len(closes) for closes in self._by_session.values())
+
+
+@asynccontextmanager
+async def closing_revoked_sessions(bus: EventBus, sockets: OpenSockets) -> AsyncIterator[None]:
+    """While entered, every `SessionRevoked` on the bus closes that session's sockets here.
+    Entered once per process, in the lifespan; returns once subscribed."""
+
+    async def listen() -> None:
+        while True:
+            try:
+                async with bus.subscribe(sessions_channel()) as events:
+                    subscribed.set()
+                    async for event in events:
+                        if isinstance(event, SessionRevoked):
+                            await sockets.close_session(event.session_id)
+                    return  # the bus closed
+            except SubscriberTooSlow:
+                # Revocations arrived faster than sockets closed: subscribe again; the
+                # per-operation check covers what was dropped meanwhile.
+                logger.warning("the revoked-sessions listener fell behind; subscribing again")
+
+    subscribed = asyncio.Event()
+    listener = asyncio.create_task(listen(), name="revoked-sessions")
+    waiting = asyncio.ensure_future(subscribed.wait())
+    await asyncio.wait({waiting, listener}, return_when=asyncio.FIRST_COMPLETED)
+    waiting.cancel()
+    if listener.done():
+        listener.result()  # it failed to subscribe: say why
+    try:
+        yield
+    finally:
+        listener.cancel()
+        await asyncio.gather(listener, return_exceptions=True)
+
+
+class HoldsSockets(Protocol):
     unacknowledged_sockets: UnacknowledgedSockets
+    open_sockets: OpenSockets
 
 
 class SessionCheckingHandler(BaseGraphQLTransportWSHandler[Context, None]):
     _counted = False
+    _closed = False
+    _watched: str | None = None  # the token hash this socket is registered under
+    _expiry: asyncio.Task[None] | None = None
 
     @property
     def _sockets(self) -> UnacknowledgedSockets:
-        return cast(HoldsUnacknowledgedSockets, self.view).unacknowledged_sockets
+        return cast(HoldsSockets, self.view).unacknowledged_sockets
+
+    @property
+    def _open_sockets(self) -> OpenSockets:
+        return cast(HoldsSockets, self.view).open_sockets
 
     async def handle(self) -> None:
         if not self._sockets.admit(self.context.client_address):
@@ -67,19 +150,51 @@ class SessionCheckingHandler(BaseGraphQLTransportWSHandler[Context, None]):
             )
             return
         self._counted = True
+        # For the resolvers: a subscriber too slow closes its socket (4013).
+        self.context.close_socket = self.close
         try:
             await super().handle()
         finally:
             self._uncount()
+            self._unwatch()
 
     async def handle_connection_init(self, message: ConnectionInitMessage) -> None:
         await super().handle_connection_init(message)
         if self.connection_acknowledged:
             self._uncount()
+            self._watch_session()
+
+    async def close(self, code: int, reason: str) -> None:
+        """Close the socket (once; from any task): its operations end with it."""
+        if self._closed:
+            return
+        self._closed = True
+        with contextlib.suppress(Exception):  # the client may be gone already
+            await self.websocket.close(code=code, reason=reason)
+
+    def _watch_session(self) -> None:
+        session = self.context.session
+        if session is None:
+            return  # an anonymous connection has nothing to revoke
+        self._watched = session.token_hash
+        self._open_sockets.add(session.token_hash, self.close)
+        left = (session.expires_at - self.context.services.clock()).total_seconds()
+        self._expiry = asyncio.create_task(self._close_at_expiry(max(left, 0.0)))
+
+    async def _close_at_expiry(self, delay: float) -> None:
+        await asyncio.sleep(delay)
+        await self.close(FORBIDDEN, "Forbidden: the session expired")
+
+    def _unwatch(self) -> None:
+        if self._expiry is not None:
+            self._expiry.cancel()
+        if self._watched is not None:
+            self._open_sockets.discard(self._watched, self.close)
+            self._watched = None
 
     async def handle_subscribe(self, message: SubscribeMessage) -> None:
         if self.connection_acknowledged and not await self._session_is_valid():
-            await self.websocket.close(code=FORBIDDEN, reason="Forbidden")
+            await self.close(FORBIDDEN, "Forbidden")
             return
         await super().handle_subscribe(message)
 

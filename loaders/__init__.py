@@ -26,6 +26,11 @@ from loaders.notification import (
     UnfilteredNotificationByIdLoader,
 )
 from loaders.post import PostByIdLoader, UnfilteredPostByIdLoader
+from loaders.shared import (
+    SharedBlockedByUserIdLoader,
+    SharedFollowStateByUserIdLoader,
+    SharedReads,
+)
 from loaders.story import SeenByStoryIdLoader, StoryByIdLoader, UnfilteredStoryByIdLoader
 from loaders.user import UnfilteredUserByIdLoader, UserByIdLoader
 from loaders.visibility import Visibility
@@ -73,23 +78,42 @@ class Loaders:
         stores: Stores,
         viewer_id: int | None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        *,
+        shared: SharedReads | None = None,
     ) -> Loaders:
-        """`clock` decides which stories are live (`Services.clock` in a request)."""
+        """`clock` decides which stories are live (`Services.clock` in a request). `shared`:
+        the reads of one event's receivers in this process (loaders/shared.py); the policy is
+        the same, only the batches are shared."""
 
         def make(loader: type[StoreLoader[Any, Any]]) -> Any:
             return loader(stores, viewer_id)
 
-        unfiltered = UnfilteredLoaders(
-            user_by_id=make(UnfilteredUserByIdLoader),
-            post_by_id=make(UnfilteredPostByIdLoader),
-            comment_by_id=make(UnfilteredCommentByIdLoader),
-            story_by_id=make(UnfilteredStoryByIdLoader),
-            thread_by_id=make(UnfilteredThreadByIdLoader),
-            message_by_id=make(UnfilteredMessageByIdLoader),
-            notification_by_id=make(UnfilteredNotificationByIdLoader),
-        )
-        blocked_by_user_id = make(BlockedByUserIdLoader)
-        follow_state_by_user_id = make(FollowStateByUserIdLoader)
+        blocked_by_user_id: BlockedByUserIdLoader
+        follow_state_by_user_id: FollowStateByUserIdLoader
+        if shared is None:
+            unfiltered = UnfilteredLoaders(
+                user_by_id=make(UnfilteredUserByIdLoader),
+                post_by_id=make(UnfilteredPostByIdLoader),
+                comment_by_id=make(UnfilteredCommentByIdLoader),
+                story_by_id=make(UnfilteredStoryByIdLoader),
+                thread_by_id=make(UnfilteredThreadByIdLoader),
+                message_by_id=make(UnfilteredMessageByIdLoader),
+                notification_by_id=make(UnfilteredNotificationByIdLoader),
+            )
+            blocked_by_user_id = make(BlockedByUserIdLoader)
+            follow_state_by_user_id = make(FollowStateByUserIdLoader)
+        else:
+            unfiltered = UnfilteredLoaders(
+                user_by_id=shared.user_by_id,
+                post_by_id=shared.post_by_id,
+                comment_by_id=shared.comment_by_id,
+                story_by_id=shared.story_by_id,
+                thread_by_id=shared.thread_by_id,
+                message_by_id=shared.message_by_id,
+                notification_by_id=shared.notification_by_id,
+            )
+            blocked_by_user_id = SharedBlockedByUserIdLoader(shared, viewer_id)
+            follow_state_by_user_id = SharedFollowStateByUserIdLoader(shared, viewer_id)
         visibility = Visibility(viewer_id, blocked_by_user_id, follow_state_by_user_id, clock)
         users = UserByIdLoader(unfiltered.user_by_id, visibility)
         posts = PostByIdLoader(unfiltered.post_by_id, unfiltered.user_by_id, visibility)

@@ -21,6 +21,7 @@ from resolvers.rate_limits import client_subject
 from resolvers.upload import usable_uploads
 from resolvers.viewer import require_viewer
 from storage.user import EmailTaken, UsernameTaken, UserRecord
+from subscriptions.events import SessionRevoked
 
 # Instagram's rules: letters, digits, periods and underscores, at most 30 characters, no
 # leading, trailing or doubled period.
@@ -184,6 +185,7 @@ async def log_out(context: Context) -> OkResult:
     require_viewer(context)
     assert context.session is not None  # a viewer always comes with its session
     await context.services.stores.sessions.revoke(context.session.token_hash)
+    await context.services.bus.publish(SessionRevoked(context.session.token_hash))
     return OkResult(ok=True)
 
 

@@ -25,6 +25,7 @@ from storage.interaction import InteractionKind
 from storage.mongo import whole_milliseconds
 from storage.notification import NotificationCause
 from storage.post import PREVIEW_COMMENTS, CommentRef, PostRecord
+from subscriptions.events import CommentAdded
 
 MAX_COMMENT_LENGTH = 2_200  # as Instagram
 
@@ -76,6 +77,7 @@ async def add_comment(
         await stores.comments.increment_reply_count(reply_to_id, 1)
     log_interaction(context, InteractionKind.COMMENT, viewer, post.author_id, post)
     await notification.enqueue(services, NotificationCause.COMMENT, comment.id, viewer.id)
+    await services.bus.publish(CommentAdded(post_id=post.id, comment_id=comment.id))
     return CommentResult(comment=comment)
 
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import dataclasses
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -10,6 +11,7 @@ from typing import Any
 from argon2 import PasswordHasher
 
 from loaders import Loaders
+from loaders.shared import SharedReadsByEvent
 from media.decode_slots import DecodeSlots
 from ranking.ranker import Ranker
 from resolvers.rate_limits import RateLimits
@@ -55,6 +57,8 @@ class Services:
     # What the app showed and what viewers did: buffered, written off the request's path.
     interactions: InteractionLog
     clock: Callable[[], datetime] = utc_now
+    # The reads each event's receivers in this process share (resolvers/subscription.py).
+    shared_reads: SharedReadsByEvent = field(default_factory=SharedReadsByEvent)
 
 
 @dataclass(slots=True)
@@ -73,6 +77,8 @@ class Context:
     client_address: str = "unknown"
     # The graphql-transport-ws connection_init payload, set by strawberry.
     connection_params: dict[str, Any] | None = field(default=None)
+    # Closes the WebSocket this context belongs to with a code and reason (None over HTTP).
+    close_socket: Callable[[int, str], Awaitable[None]] | None = None
 
     @classmethod
     def for_viewer(cls, services: Services, viewer: UserRecord | None) -> Context:
@@ -82,6 +88,11 @@ class Context:
 
     def refresh_loaders(self) -> None:
         self.loaders = _loaders(self.services, self.viewer)
+
+    def for_operation(self) -> Context:
+        """A copy for one operation on a WebSocket, with fresh loaders: the connection's
+        operations run at once, and a subscription renews its loaders for each event."""
+        return dataclasses.replace(self, loaders=_loaders(self.services, self.viewer))
 
 
 def _loaders(services: Services, viewer: UserRecord | None) -> Loaders:

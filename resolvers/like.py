@@ -11,6 +11,7 @@ from resolvers.viewer import require_viewer
 from storage.interaction import InteractionKind
 from storage.notification import NotificationCause
 from storage.post import PostRecord
+from subscriptions.events import PostLiked
 
 
 async def like_post(context: Context, raw_post_id: str) -> PostResult:
@@ -39,6 +40,7 @@ async def _set_like(context: Context, raw_post_id: str, *, liked: bool) -> PostR
     counted = await stores.posts.increment_counts(post.id, like=1 if liked else -1)
     if liked:
         log_interaction(context, InteractionKind.LIKE, viewer, post.author_id, post)
+        await context.services.bus.publish(PostLiked(post_id=post.id, actor_id=viewer.id))
     await notification.enqueue(context.services, NotificationCause.LIKES, post.id, viewer.id)
     # This write's own results, not the cache's: read-after-write for the liker.
     context.loaders.liked_by_post_id.clear(post.id).prime(post.id, liked)

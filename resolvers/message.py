@@ -30,6 +30,7 @@ from storage.message import MessageRecord, ThreadRecord
 from storage.mongo import whole_milliseconds
 from storage.notification import NotificationCause
 from storage.user import UserRecord
+from subscriptions.events import MessageReceived
 
 MAX_MESSAGE_LENGTH = 2_000  # as a long chat message; longer belongs in a post
 MAX_THREAD_PARTICIPANTS = 32  # a group chat's size, as Instagram's; fan-out per message stays small
@@ -114,18 +115,24 @@ async def send_message(
         thread = await stores.messages.find_thread_by_participants(
             target
         ) or await stores.messages.find_or_create_thread(services.ids.next_id(), target, now)
+    message_id = services.ids.next_id()
     message = await stores.messages.append(
-        message_id=services.ids.next_id(),
+        message_id=message_id,
         thread_id=thread.id,
         sender_id=viewer.id,
         text=text,
         client_id=client_id,
         created_at=now,
     )
-    for participant in participant_ids:
-        if participant != viewer.id:
-            log_interaction(context, InteractionKind.MESSAGE, viewer, participant)
-    await notification.enqueue(services, NotificationCause.MESSAGE, message.id, viewer.id)
+    if message.id == message_id:  # not a retry that raced the first send, already announced
+        for participant in participant_ids:
+            if participant != viewer.id:
+                log_interaction(context, InteractionKind.MESSAGE, viewer, participant)
+        await notification.enqueue(services, NotificationCause.MESSAGE, message.id, viewer.id)
+        await services.bus.publish_many(
+            MessageReceived(user_id, thread.id, message.id, message.seq)
+            for user_id in thread.participant_ids
+        )
     return MessageResult(message=message)
 
 

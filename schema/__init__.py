@@ -18,12 +18,14 @@ from strawberry.extensions.query_depth_limiter import create_validator as depth_
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
+from resolvers.context import Context
 from schema.cost_limiter import QueryCostLimiter
 from schema.documents import CachedParsing, CachedValidation, DocumentCache
 from schema.expansion import ExpandedSizeLimiter
 from schema.input_bounds import InputBounds
 from schema.mutation import Mutation
 from schema.query import Query
+from schema.subscription import Subscription
 from schema.types.comment import Comment
 from schema.types.message import Message, Thread
 from schema.types.notification import Notification
@@ -97,6 +99,15 @@ class PictographSchema(strawberry.Schema):
         kwargs = super()._get_custom_context_kwargs(operation_extensions, sync=sync)
         return {**kwargs, "hide_suggestions": not self.suggestions}
 
+    async def stream(self, *args: Any, **kwargs: Any) -> Any:
+        """Each operation of a WebSocket gets a context of its own (`Context.for_operation`):
+        strawberry passes every operation the connection's, and subscriptions renew their
+        loaders per event."""
+        context = kwargs.get("context_value")
+        if isinstance(context, Context) and context.close_socket is not None:
+            kwargs["context_value"] = context.for_operation()
+        return await super().stream(*args, **kwargs)
+
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
     ) -> None:
@@ -115,6 +126,7 @@ def build_schema(
     return PictographSchema(
         query=Query,
         mutation=Mutation,
+        subscription=Subscription,
         types=[User, Post, Comment, Thread, Message, Notification, Story],
         extensions=_extensions(
             mask_errors=mask_errors, introspection=introspection, suggestions=suggestions

@@ -78,3 +78,22 @@ class BlockStore:
         return {document["blocked_id"] async for document in blocked.limit(MAX_BLOCKS_READ)} | {
             document["blocker_id"] async for document in blockers.limit(MAX_BLOCKS_READ)
         }
+
+    async def blocked_pairs(self, pairs: Iterable[Pair]) -> set[Pair]:
+        """Those of `pairs` (any users, in either order) where one blocked the other, as
+        (lower id, higher id): one read for the pairs of many viewers at once, as an event's
+        receivers need (loaders/shared.py)."""
+        wanted = {self._pair(a, b) for a, b in pairs if a != b}
+
+        async def load(missing: list[Pair]) -> dict[Pair, str]:
+            either_way = [
+                {"blocker_id": x, "blocked_id": y} for a, b in missing for x, y in ((a, b), (b, a))
+            ]
+            cursor = self._blocks.find({"$or": either_way}, {"blocker_id": 1, "blocked_id": 1})
+            loaded = dict.fromkeys(missing, BLOCK_NONE)
+            async for document in cursor:
+                loaded[self._pair(document["blocker_id"], document["blocked_id"])] = BLOCK_EXISTS
+            return loaded
+
+        values = await self._cache.read_through(wanted, load)
+        return {pair for pair, value in values.items() if value == BLOCK_EXISTS}

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import asynccontextmanager
 from urllib.parse import urlparse
 
@@ -106,6 +106,10 @@ class EventBus:
         except Exception:
             logger.exception("bus: could not publish %r on %s", event, channel)
 
+    async def publish_many(self, events: Iterable[Event]) -> None:
+        """`publish` each of `events` (one write's announcements), all at once."""
+        await asyncio.gather(*(self.publish(event) for event in events))
+
     @asynccontextmanager
     async def subscribe(self, channel: str) -> AsyncIterator[Subscription]:
         """The events published on `channel` from the moment this is entered."""
@@ -122,6 +126,11 @@ class EventBus:
             if not fanout.subscribers and self._channels.get(channel) is fanout:
                 del self._channels[channel]
                 await fanout.stop()
+
+    def subscriber_count(self, channel: str) -> int:
+        """How many subscribers of `channel` this process has (for probes and tests)."""
+        fanout = self._channels.get(channel)
+        return 0 if fanout is None else len(fanout.subscribers)
 
     async def ping(self) -> None:
         """Raises unless the bus can publish and receive now (for /readyz)."""

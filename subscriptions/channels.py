@@ -23,13 +23,16 @@ def post_channel(post_id: int) -> str:
 
 
 def user_channel(user_id: int) -> str:
-    """What concerns one user: their notifications."""
+    """What concerns one user: their notifications, and the messages of every thread they
+    take part in.
+
+    Messages go to each participant's channel rather than to a channel per thread because
+    the set of a user's threads changes while they are subscribed (a first message creates
+    a thread) and has no bound: a subscriber to thread channels would have to learn of new
+    threads through some channel of its own anyway, and hold one subscription per thread.
+    A user channel is one subscription whatever the inbox holds, and a thread has at most
+    `MAX_THREAD_PARTICIPANTS` (32) people, so a send publishes at most 32 small events."""
     return f"{PREFIX}user:{user_id}"
-
-
-def thread_channel(thread_id: int) -> str:
-    """New messages in one direct-message thread."""
-    return f"{PREFIX}thread:{thread_id}"
 
 
 def sessions_channel() -> str:
@@ -41,9 +44,7 @@ def channel_of(event: Event) -> str:
     match event:
         case PostLiked(post_id=post_id) | CommentAdded(post_id=post_id):
             return post_channel(post_id)
-        case MessageReceived(thread_id=thread_id):
-            return thread_channel(thread_id)
-        case NotificationReceived(user_id=user_id):
+        case MessageReceived(user_id=user_id) | NotificationReceived(user_id=user_id):
             return user_channel(user_id)
         case SessionRevoked():
             return sessions_channel()

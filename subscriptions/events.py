@@ -31,7 +31,12 @@ class CommentAdded:
 
 @dataclass(frozen=True, slots=True)
 class MessageReceived:
+    """A message stored in a thread, announced to one of its participants (`user_id`): one
+    event per participant, on that participant's own channel (see channels.py)."""
+
+    user_id: int
     thread_id: int
+    message_id: int
     seq: int
 
 

@@ -11,7 +11,7 @@ from redis import asyncio as redis
 from redis.exceptions import RedisError
 
 from subscriptions.bus import EventBus, open_event_bus
-from subscriptions.channels import post_channel, thread_channel
+from subscriptions.channels import post_channel, user_channel
 from subscriptions.events import Event, MessageReceived, PostLiked
 from subscriptions.subscription import SubscriberTooSlow, Subscription
 from tests.servers import RedisProcess
@@ -50,9 +50,11 @@ async def test_an_event_published_in_one_process_reaches_a_subscriber_in_another
 async def test_a_subscriber_keeps_receiving_after_redis_restarts(
     redis_process: RedisProcess, publisher: EventBus, receiver: EventBus
 ) -> None:
-    async with receiver.subscribe(thread_channel(1)) as subscription:
-        await publisher.publish(MessageReceived(thread_id=1, seq=1))
-        assert await next_event(subscription) == MessageReceived(thread_id=1, seq=1)
+    async with receiver.subscribe(user_channel(1)) as subscription:
+        await publisher.publish(MessageReceived(user_id=1, thread_id=1, message_id=1, seq=1))
+        assert await next_event(subscription) == MessageReceived(
+            user_id=1, thread_id=1, message_id=1, seq=1
+        )
 
         redis_process.stop()
         redis_process.start()
@@ -62,7 +64,9 @@ async def test_a_subscriber_keeps_receiving_after_redis_restarts(
         async with asyncio.timeout(WAIT_SECONDS):
             while True:
                 seq += 1
-                await publisher.publish(MessageReceived(thread_id=1, seq=seq))
+                await publisher.publish(
+                    MessageReceived(user_id=1, thread_id=1, message_id=seq, seq=seq)
+                )
                 try:
                     async with asyncio.timeout(RETRY_SECONDS):
                         received = await anext(subscription)
@@ -70,7 +74,7 @@ async def test_a_subscriber_keeps_receiving_after_redis_restarts(
                 except TimeoutError:
                     continue
         # And after it: the next event arrives (late ones sent before it may come first).
-        marker = MessageReceived(thread_id=1, seq=seq + 1)
+        marker = MessageReceived(user_id=1, thread_id=1, message_id=seq + 1, seq=seq + 1)
         await publisher.publish(marker)
         while (event := await next_event(subscription)) != marker:
             assert isinstance(event, MessageReceived) and event.seq <= seq
@@ -81,10 +85,13 @@ async def test_a_subscriber_keeps_receiving_after_redis_restarts(
 async def test_a_slow_subscriber_is_dropped_with_the_documented_signal(
     publisher: EventBus, receiver: EventBus
 ) -> None:
-    events = [MessageReceived(thread_id=2, seq=seq) for seq in range(1, SMALL_QUEUE + 3)]
+    events = [
+        MessageReceived(user_id=2, thread_id=2, message_id=seq, seq=seq)
+        for seq in range(1, SMALL_QUEUE + 3)
+    ]
     async with (
-        receiver.subscribe(thread_channel(2)) as slow,
-        receiver.subscribe(thread_channel(2)) as fast,
+        receiver.subscribe(user_channel(2)) as slow,
+        receiver.subscribe(user_channel(2)) as fast,
     ):
         received = []
         for event in events:

@@ -19,7 +19,7 @@ from subscriptions.events import (
 EVERY_KIND = [
     PostLiked(post_id=1, actor_id=2),
     CommentAdded(post_id=1, comment_id=3),
-    MessageReceived(thread_id=4, seq=5),
+    MessageReceived(user_id=4, thread_id=4, message_id=5, seq=5),
     NotificationReceived(user_id=6, notification_id=7),
     SessionRevoked(session_id="a" * 64),
 ]

@@ -11,7 +11,7 @@ import pytest
 from broadcaster import Broadcast
 
 from subscriptions.bus import MEMORY_URL, EventBus, open_event_bus
-from subscriptions.channels import post_channel, thread_channel
+from subscriptions.channels import post_channel, user_channel
 from subscriptions.events import CommentAdded, Event, MessageReceived, PostLiked
 from subscriptions.subscription import (
     SUBSCRIBER_TOO_SLOW_CLOSE_CODE,
@@ -65,10 +65,13 @@ async def test_a_subscriber_receives_nothing_of_other_channels(bus: EventBus) ->
 async def test_a_subscriber_that_cannot_keep_up_is_dropped_and_the_others_keep_receiving(
     bus: EventBus,
 ) -> None:
-    events = [MessageReceived(thread_id=1, seq=seq) for seq in range(1, SMALL_QUEUE + 3)]
+    events = [
+        MessageReceived(user_id=1, thread_id=1, message_id=seq, seq=seq)
+        for seq in range(1, SMALL_QUEUE + 3)
+    ]
     async with (
-        bus.subscribe(thread_channel(1)) as slow,
-        bus.subscribe(thread_channel(1)) as fast,
+        bus.subscribe(user_channel(1)) as slow,
+        bus.subscribe(user_channel(1)) as fast,
     ):
         received = []
         for event in events:
@@ -84,11 +87,13 @@ async def test_a_subscriber_that_cannot_keep_up_is_dropped_and_the_others_keep_r
 
 
 async def test_a_subscriber_that_keeps_up_is_never_dropped(bus: EventBus) -> None:
-    async with bus.subscribe(thread_channel(1)) as subscription:
+    async with bus.subscribe(user_channel(1)) as subscription:
         for seq in range(1, 4 * SMALL_QUEUE):
-            await bus.publish(MessageReceived(thread_id=1, seq=seq))
+            await bus.publish(MessageReceived(user_id=1, thread_id=1, message_id=seq, seq=seq))
 
-            assert await next_event(subscription) == MessageReceived(thread_id=1, seq=seq)
+            assert await next_event(subscription) == MessageReceived(
+                user_id=1, thread_id=1, message_id=seq, seq=seq
+            )
 
 
 async def test_a_malformed_message_is_logged_and_skipped(

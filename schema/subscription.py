@@ -1,0 +1,55 @@
+"""The root `Subscription` type (graphql-transport-ws only): thin fields over
+resolvers/subscription.py, which checks every event for its receiver."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator
+
+import strawberry
+
+from resolvers import subscription as subscription_resolvers
+from schema.types.comment import Comment
+from schema.types.common import Info
+from schema.types.message import Message
+from schema.types.post import Post
+from schema.types.user import User
+
+
+@strawberry.type(name="PostLike", description="A like on a post, as `postLiked` pushes it.")
+class PostLike:
+    post: Post
+    user: User = strawberry.field(description="Who liked it.")
+
+
+@strawberry.type
+class Subscription:
+    @strawberry.subscription(
+        description="Each new like on the post, while the viewer may see the post and the "
+        "liker. Refused (BAD_USER_INPUT naming `postId`) for a post they may not see."
+    )
+    async def post_liked(
+        self, info: Info, post_id: strawberry.ID
+    ) -> AsyncGenerator[PostLike, None]:
+        likes = await subscription_resolvers.post_liked(info.context, post_id)
+        async for like in likes:
+            yield PostLike(post=Post.wrap(like.post), user=User.wrap(like.user))
+
+    @strawberry.subscription(
+        description="Each new comment or reply on the post that the viewer may see. Refused "
+        "(BAD_USER_INPUT naming `postId`) for a post they may not see."
+    )
+    async def comment_added(
+        self, info: Info, post_id: strawberry.ID
+    ) -> AsyncGenerator[Comment, None]:
+        comments = await subscription_resolvers.comment_added(info.context, post_id)
+        async for comment in comments:
+            yield Comment.wrap(comment)
+
+    @strawberry.subscription(
+        description="Every new message in any of the viewer's threads, their own included. "
+        "A hint: after a reconnect, fetch `thread.messages(afterSeq:)` from the last seq seen."
+    )
+    async def message_received(self, info: Info) -> AsyncGenerator[Message, None]:
+        messages = await subscription_resolvers.message_received(info.context)
+        async for message in messages:
+            yield Message.wrap(message)
