@@ -259,8 +259,14 @@ class GraphQLView(GraphQL[Context, None]):
             raise HTTPException(400, "Unsupported content type")
         return request_limits.graphql_request(data)
 
-    def decode_json(self, data: str | bytes) -> object:
+    def parse_json(self, data: str | bytes) -> object:
+        """HTTP bodies and query-string values: JSON, or 400 saying why."""
         return request_limits.decode_json(data)
+
+    def decode_json(self, data: str | bytes) -> object:
+        # WebSocket messages (strawberry's parse_json, above, has the HTTP ones): the
+        # handler answers orjson's JSONDecodeError, a json.JSONDecodeError, with 4400.
+        return orjson.loads(data)
 
     def encode_json(self, data: object) -> str:
         # A str, not bytes: strawberry sends bytes over WebSockets as binary frames, which

@@ -25,6 +25,7 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
 )
 from strawberry.subscriptions.protocols.graphql_transport_ws.types import (
     ConnectionInitMessage,
+    Message,
     SubscribeMessage,
 )
 
@@ -192,6 +193,17 @@ class SessionCheckingHandler(BaseGraphQLTransportWSHandler[Context, None]):
             self._open_sockets.discard(self._watched, self.close)
             self._watched = None
 
+    async def handle_message(self, message: Message) -> None:
+        # strawberry reads a message's fields as a dict's: JSON that is not an object
+        # (`[1]`, `"x"`) raised a TypeError out of the handler instead of closing with 4400.
+        if not isinstance(message, dict):
+            await self.handle_invalid_message("A message must be a JSON object")
+            return
+        if message.get("type") == "subscribe" and not _is_subscribe_payload(message):
+            await self.handle_invalid_message("A subscribe message needs an id and a payload")
+            return
+        await super().handle_message(message)
+
     async def handle_subscribe(self, message: SubscribeMessage) -> None:
         if self.connection_acknowledged and not await self._session_is_valid():
             await self.close(FORBIDDEN, "Forbidden")
@@ -213,3 +225,18 @@ class SessionCheckingHandler(BaseGraphQLTransportWSHandler[Context, None]):
         if self._counted:
             self._counted = False
             self._sockets.release(self.context.client_address)
+
+
+def _is_subscribe_payload(message: dict[str, object]) -> bool:
+    """Whether a subscribe message has the shape graphql-transport-ws gives it (strawberry
+    reads its payload unchecked: one that is not an object raised a TypeError). `query` may
+    be absent: a persisted query sends only its hash (app/persisted_queries.py)."""
+    payload = message.get("payload")
+    return (
+        isinstance(message.get("id"), str)
+        and isinstance(payload, dict)
+        and isinstance(payload.get("query", ""), str | None)
+        and isinstance(payload.get("variables") or {}, dict)
+        and isinstance(payload.get("operationName") or "", str)
+        and isinstance(payload.get("extensions") or {}, dict)
+    )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -39,8 +39,8 @@ async def socket(url: str, token: str | None) -> AsyncIterator[ClientConnection]
         await websocket.close()
 
 
-async def receive(websocket: ClientConnection, timeout: float = GIVE_UP_SECONDS) -> Any:
-    return json.loads(await asyncio.wait_for(websocket.recv(), timeout))
+async def receive(websocket: ClientConnection, seconds: float = GIVE_UP_SECONDS) -> Any:
+    return json.loads(await asyncio.wait_for(websocket.recv(), seconds))
 
 
 async def subscribe(
@@ -57,9 +57,9 @@ async def subscribe(
     await websocket.send(json.dumps(message))
 
 
-async def next_data(websocket: ClientConnection, timeout: float = GIVE_UP_SECONDS) -> Any:
+async def next_data(websocket: ClientConnection, seconds: float = GIVE_UP_SECONDS) -> Any:
     """The `data` of the next `next` message (its errors fail the test)."""
-    message = await receive(websocket, timeout)
+    message = await receive(websocket, seconds)
     assert message["type"] == "next", message
     assert "errors" not in message["payload"], message["payload"]
     return message["payload"]["data"]
@@ -74,12 +74,44 @@ async def nothing_within(websocket: ClientConnection, seconds: float) -> bool:
     raise AssertionError(f"expected nothing, received {message!r}")
 
 
-async def close_code(websocket: ClientConnection, timeout: float = GIVE_UP_SECONDS) -> int:
-    """The code the server closes the socket with (reading and dropping what comes first)."""
+async def close_code(websocket: ClientConnection, seconds: float = GIVE_UP_SECONDS) -> int | None:
+    """The code the server closes the socket with (reading and dropping what comes first);
+    None when the connection dropped without a close frame."""
     try:
-        async with asyncio.timeout(timeout):
+        async with asyncio.timeout(seconds):
             while True:
                 await websocket.recv()
     except ConnectionClosed as closed:
-        assert closed.rcvd is not None, "the connection dropped without a close frame"
-        return closed.rcvd.code
+        return None if closed.rcvd is None else closed.rcvd.code
+
+
+async def until(condition: Callable[[], bool], seconds: float = GIVE_UP_SECONDS) -> None:
+    """Returns once `condition()` holds, polled: what it reads (a bus's subscriber count)
+    offers nothing to wait on."""
+    async with asyncio.timeout(seconds):
+        while not condition():  # noqa: ASYNC110 (nothing to wait on: see above)
+            await asyncio.sleep(0.01)
+
+
+# How long one attempt of `first_pushed` waits for its event: a subscription that has
+# reached the bus receives it in milliseconds; one still starting gets another attempt.
+ATTEMPT_SECONDS = 0.5
+ATTEMPTS = 20
+
+
+async def first_pushed(
+    websocket: ClientConnection, trigger: Callable[[int], Awaitable[object]]
+) -> tuple[int, Any]:
+    """Calls `trigger(attempt)` until the subscription just sent pushes something: the
+    protocol never says when a subscription has started, and an event published before
+    that is not its to receive. Returns the attempt that was pushed first and its data."""
+    for attempt in range(ATTEMPTS):
+        await trigger(attempt)
+        try:
+            message = json.loads(await asyncio.wait_for(websocket.recv(), ATTEMPT_SECONDS))
+        except TimeoutError:
+            continue
+        assert message["type"] == "next", message
+        assert "errors" not in message["payload"], message["payload"]
+        return attempt, message["payload"]["data"]
+    raise AssertionError(f"nothing was pushed after {ATTEMPTS} attempts")

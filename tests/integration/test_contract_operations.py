@@ -13,6 +13,7 @@ import pytest
 from tests.client import TEST_PASSWORD, Account, GraphQLClient
 from tests.contract import operation_source, served_operation_names
 from tests.media import jpeg
+from tests.ws import ATTEMPTS, first_pushed, next_data, socket, subscribe
 
 
 async def run(
@@ -472,6 +473,62 @@ async def story_viewers(graphql: GraphQLClient) -> None:
         operation_source("StoryViewers"), {"storyId": story["id"]}, token=fan.token
     )
     assert {error["extensions"]["code"] for error in body["errors"]} == {"FORBIDDEN"}
+def base_url(graphql: GraphQLClient) -> str:
+    return str(graphql.http.base_url).rstrip("/")
+
+
+async def post_liked(graphql: GraphQLClient) -> None:
+    author, fans = await graphql.sign_up(), [await graphql.sign_up() for _ in range(ATTEMPTS)]
+    post_id = await new_post(graphql, author)
+    async with socket(base_url(graphql), author.token) as ws:
+        await subscribe(ws, "1", operation_source("PostLiked"), {"postId": post_id})
+
+        async def like(attempt: int) -> None:
+            await run(graphql, "LikePost", fans[attempt].token, postId=post_id)
+
+        attempt, data = await first_pushed(ws, like)
+        fan = fans[attempt]
+        assert data["postLiked"] == {
+            "post": {"id": post_id, "likeCount": attempt + 1},
+            "user": {"id": fan.id, "username": fan.username},
+        }
+
+
+async def comment_added(graphql: GraphQLClient) -> None:
+    author, fan = await graphql.sign_up(), await graphql.sign_up()
+    post_id = await new_post(graphql, author)
+    async with socket(base_url(graphql), author.token) as ws:
+        await subscribe(ws, "1", operation_source("CommentAdded"), {"postId": post_id})
+        added: list[dict[str, Any]] = []
+
+        async def comment(attempt: int) -> None:
+            payload = await run(
+                graphql, "AddComment", fan.token, postId=post_id, text=f"c{attempt}"
+            )
+            added.append(payload["comment"])
+
+        attempt, data = await first_pushed(ws, comment)
+        assert data["commentAdded"] == {
+            key: added[attempt][key] for key in ("id", "text", "createdAt", "author")
+        }
+
+
+async def message_received(graphql: GraphQLClient) -> None:
+    alice, bob = await graphql.sign_up(), await graphql.sign_up()
+    async with socket(base_url(graphql), alice.token) as ws:
+        await subscribe(ws, "1", operation_source("MessageReceived"))
+        sent: list[dict[str, Any]] = []
+
+        async def send_to_alice(attempt: int) -> None:
+            sent.append(await send(graphql, bob, f"m{attempt}", recipientIds=[alice.id]))
+
+        attempt, data = await first_pushed(ws, send_to_alice)
+        message = data["messageReceived"]
+        assert (message["id"], message["seq"]) == (sent[attempt]["id"], attempt + 1)
+        assert message["sender"] == {"id": bob.id, "username": bob.username}
+        # Her own messages too, as the contract says
+        mine = await send(graphql, alice, "mine", threadId=message["thread"]["id"])
+        assert (await next_data(ws))["messageReceived"]["id"] == mine["id"]
 
 
 SCENARIOS: dict[str, Callable[[GraphQLClient], Awaitable[None]]] = {
@@ -511,6 +568,9 @@ SCENARIOS: dict[str, Callable[[GraphQLClient], Awaitable[None]]] = {
     "StoryTray": story_tray,
     "MarkStorySeen": mark_story_seen,
     "StoryViewers": story_viewers,
+    "PostLiked": post_liked,
+    "CommentAdded": comment_added,
+    "MessageReceived": message_received,
 }
 
 

@@ -28,6 +28,7 @@ from subscriptions.events import PostLiked
 from tests.conftest import insert_user, make_settings
 from tests.contract import operation_source
 from tests.servers import RedisProcess
+from tests.ws import until
 
 SCHEMA = build_schema(mask_errors=False)
 MANY_RECEIVERS = 25
@@ -111,9 +112,7 @@ async def deliver_one_like(
         )
         streams.append(cast("AsyncIterator[Any]", stream))
     firsts = [asyncio.ensure_future(anext(stream)) for stream in streams]
-    async with asyncio.timeout(GIVE_UP_SECONDS):
-        while services.bus.subscriber_count(post_channel(post.id)) < receivers:
-            await asyncio.sleep(0.01)
+    await until(lambda: services.bus.subscriber_count(post_channel(post.id)) == receivers)
     await services.stores.likes.insert(services.ids.next_id(), liker.id, post.id)
     await services.stores.posts.increment_counts(post.id, like=1)
     await services.redis.flushdb()  # cold: every read below goes to MongoDB
