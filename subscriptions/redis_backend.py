@@ -36,6 +36,11 @@ IDLE_PING_SECONDS = 5.0
 SUBSCRIBE_TIMEOUT_SECONDS = 2.0
 # Publishing is on a mutation's path: with Redis unreachable it fails this fast instead.
 CONNECT_TIMEOUT_SECONDS = 1.0
+# Connections publishing at once. A PUBLISH takes well under a millisecond, so a burst
+# (200 sends to a thread of five: 1,000 publishes at once) queues for one of these instead
+# of opening a connection each: redis-py's default pool refuses the 101st at once with
+# "Too many connections", and those events were lost.
+PUBLISH_MAX_CONNECTIONS = 32
 
 
 class RedisPubSubBackend(BroadcastBackend):
@@ -61,8 +66,19 @@ class RedisPubSubBackend(BroadcastBackend):
             retry=Retry(NoBackoff(), 0),
         )
 
+    def _publishing_client(self) -> redis.Redis:
+        """Publishes wait for one of `PUBLISH_MAX_CONNECTIONS` (the bus bounds the wait)."""
+        pool = redis.BlockingConnectionPool.from_url(
+            self._url,
+            max_connections=PUBLISH_MAX_CONNECTIONS,
+            timeout=None,
+            socket_connect_timeout=CONNECT_TIMEOUT_SECONDS,
+            retry=Retry(NoBackoff(), 0),
+        )
+        return redis.Redis.from_pool(pool)  # closed with the client
+
     async def connect(self) -> None:
-        self._publisher = self._client()
+        self._publisher = self._publishing_client()
         self._reader = asyncio.create_task(self._read_forever(), name="bus-redis-reader")
 
     async def disconnect(self) -> None:

@@ -424,6 +424,21 @@ async def test_a_closed_socket_lets_go_of_its_bus_subscriptions(server: Server) 
     await until(lambda: bus.subscriber_count(channel) == 0)
 
 
+async def test_each_operation_on_a_socket_reads_afresh(server: Server) -> None:
+    # Given a socket that read a user's follower count
+    alice, bob = await server.graphql.sign_up(), await server.graphql.sign_up()
+    query = "query ($u: String!) { user(username: $u) { followerCount } }"
+    async with socket(server.url, alice.token) as ws:
+        await subscribe(ws, "1", query, {"u": bob.username})
+        assert await next_data(ws) == {"user": {"followerCount": 0}}
+        await receive(ws)  # complete
+        # When someone follows that user
+        await server.run("FollowUser", alice, userId=bob.id)
+        # Then the next operation on the socket sees it (loaders are per operation)
+        await subscribe(ws, "2", query, {"u": bob.username})
+        assert await next_data(ws) == {"user": {"followerCount": 1}}
+
+
 # ------------------------------------------------------------------- keep-alive
 
 
