@@ -16,7 +16,7 @@ import asyncio
 import contextlib
 import logging
 from collections import Counter, defaultdict
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from typing import Protocol, cast
 
@@ -227,7 +227,7 @@ class SessionCheckingHandler(BaseGraphQLTransportWSHandler[Context, None]):
             self._sockets.release(self.context.client_address)
 
 
-def _is_subscribe_payload(message: dict[str, object]) -> bool:
+def _is_subscribe_payload(message: Mapping[str, object]) -> bool:
     """Whether a subscribe message has the shape graphql-transport-ws gives it (strawberry
     reads its payload unchecked: one that is not an object raised a TypeError). `query` may
     be absent: a persisted query sends only its hash (app/persisted_queries.py)."""

@@ -354,3 +354,32 @@ def generate_persisted_query_manifest(documents_dir: Path, output: Path) -> dict
         pytest.fail(f"generate-persisted-query-manifest exited {completed.returncode}:\n{output_tail}")  # fmt: skip
     manifest: dict[str, Any] = json.loads(output.read_text())
     return manifest
+
+
+@dataclass(frozen=True)
+class RealtimeOutcome:
+    """One step of realtime_client.mjs: what Apollo Client handed the application."""
+
+    kind: Literal["query", "mutation", "subscription"]
+    name: str | None
+    result: dict[str, Any] | None
+    error: dict[str, Any] | None
+    triggered: int | None  # a subscription: how many times its trigger ran
+
+
+async def run_realtime_client(graphql_url: str, request: dict[str, Any]) -> list[RealtimeOutcome]:
+    """Apollo Client with graphql-ws for subscriptions and HTTP for the rest
+    (realtime_client.mjs says what `request` holds)."""
+    lines = await run_node_script(
+        "realtime_client.mjs", graphql_url, stdin=request, limit_seconds=60.0
+    )
+    return [
+        RealtimeOutcome(
+            kind=line["kind"],
+            name=line.get("name"),
+            result=line["result"],
+            error=line["error"],
+            triggered=line.get("triggered"),
+        )
+        for line in lines
+    ]

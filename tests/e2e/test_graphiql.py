@@ -4,9 +4,11 @@ the explorer plugin, and subscribes over a same-origin WebSocket."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import re
+import uuid
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 from urllib.parse import quote
@@ -19,9 +21,14 @@ from tests.client import Account, GraphQLClient
 from tests.e2e.browser import Browser, Page, launch_chromium
 
 VIEWER_QUERY = "{ viewer { username } }"
-# The schema has no subscription fields yet: the server answers this one with an error, but
-# only after it has accepted the connection, which is what GraphiQL's WebSocket set-up needs.
-SUBSCRIPTION = "subscription { ping }"
+SUBSCRIPTION = "subscription { messageReceived { text sender { username } } }"
+SEND = """mutation ($to: [ID!], $id: String!) {
+  sendMessage(input: {recipientIds: $to, text: "to graphiql", clientId: $id}) { errors { code } }
+}"""
+# A subscription says nothing when it has started: the sender sends again this often until
+# GraphiQL shows a message (what is sent before the start is not the subscription's).
+RESEND_SECONDS = 0.3
+RESENDS = 30
 
 EDITORS_READY = """
     !!document.querySelector('.graphiql-query-editor .CodeMirror')
@@ -114,10 +121,10 @@ async def test_graphiql_runs_a_query_with_the_token_from_its_headers_editor(
         assert_no_page_errors(page)
 
 
-async def test_graphiql_subscribes_over_a_same_origin_websocket_with_the_token(
+async def test_graphiql_subscribes_over_a_same_origin_websocket_and_shows_an_event(
     browser: Browser, server_url: str, graphql: GraphQLClient
 ) -> None:
-    account = await graphql.sign_up("graphiql")
+    account, sender = await graphql.sign_up("graphiql"), await graphql.sign_up("sender")
     websocket_url = re.sub(r"^http", "ws", server_url) + "/graphql"
 
     async with browser.new_page() as page:
@@ -125,8 +132,11 @@ async def test_graphiql_subscribes_over_a_same_origin_websocket_with_the_token(
         await page.evaluate(RUN)
         # connection_ack: the server took the token from connection_init's payload.
         await page.wait_for_event("Network.webSocketFrameReceived", is_message("connection_ack"))
-        shown = await page.wait_for(RESULT, "the subscription's result")
+        shown = await shown_after_sends(page, graphql, account, sender)
 
+        assert json.loads(shown)["data"] == {
+            "messageReceived": {"text": "to graphiql", "sender": {"username": sender.username}}
+        }
         sockets = page.events("Network.webSocketCreated")
         assert {event["url"] for event in sockets} == {websocket_url}
         sent = [frame_message(event) for event in page.events("Network.webSocketFrameSent")]
@@ -138,13 +148,24 @@ async def test_graphiql_subscribes_over_a_same_origin_websocket_with_the_token(
             "parse: the view must send JSON as text over WebSockets"
         )
         replies = [frame_message(event) for event in received]
-        reply = next(message for message in replies if message["type"] in ("next", "error"))
-        # GraphiQL shows what the server answered, not an error of its own.
-        if reply["type"] == "error":
-            assert json.loads(shown) == {"errors": reply["payload"]}
-        else:
-            assert json.loads(shown) == reply["payload"]
+        pushed = next(message for message in replies if message["type"] == "next")
+        # GraphiQL shows what the server pushed, not an error of its own.
+        assert json.loads(shown) == pushed["payload"]
         assert_only_own_origin_was_contacted(page, server_url)
+
+
+async def shown_after_sends(
+    page: Page, graphql: GraphQLClient, account: Account, sender: Account
+) -> str:
+    """What GraphiQL's result pane shows once a message sent to `account` reached it."""
+    for _ in range(RESENDS):
+        variables = {"to": [account.id], "id": uuid.uuid4().hex}
+        await graphql.data(SEND, variables, token=sender.token)
+        await asyncio.sleep(RESEND_SECONDS)
+        shown: str = await page.evaluate(RESULT)
+        if shown:
+            return shown
+    raise AssertionError(f"GraphiQL showed nothing after {RESENDS} messages")
 
 
 async def test_graphiql_files_are_cached_for_good_under_their_fingerprinted_urls(

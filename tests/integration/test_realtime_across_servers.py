@@ -244,7 +244,7 @@ async def test_log_out_through_one_instance_closes_the_sockets_on_the_other_with
             close_code(on_b, SESSION_END_BOUND_SECONDS),
             close_code(on_a, SESSION_END_BOUND_SECONDS),
         )
-        assert codes == [FORBIDDEN, FORBIDDEN]
+        assert list(codes) == [FORBIDDEN, FORBIDDEN]
 
 
 # ----------------------------------------------------------- nothing lost, nothing twice

@@ -123,8 +123,8 @@ async def deliver_one_like(
     results = await asyncio.wait_for(asyncio.gather(*firsts), GIVE_UP_SECONDS)
 
     redis_used = redis_round_trips.count - redis_before
-    for stream in streams:
-        await cast("Any", stream).aclose()
+    for opened in streams:
+        await cast("Any", opened).aclose()
     assert [result.errors for result in results] == [None] * receivers
     assert {result.data["postLiked"]["post"]["likeCount"] for result in results} == {1}
     return counter, redis_used

@@ -481,7 +481,7 @@ async def test_log_out_closes_the_sessions_sockets_with_4403_within_a_second(
             close_code(first, SESSION_END_BOUND_SECONDS),
             close_code(second, SESSION_END_BOUND_SECONDS),
         )
-        assert codes == [FORBIDDEN, FORBIDDEN]
+        assert list(codes) == [FORBIDDEN, FORBIDDEN]
         await subscribe(untouched, "1", "query { viewer { id } }")
         assert await next_data(untouched) == {"viewer": {"id": alice.id}}
 
