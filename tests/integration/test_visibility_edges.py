@@ -1,4 +1,5 @@
 """Every field that leads to a user, post, comment or story hides what the viewer may not see.
+Subscriptions too: what they push is checked the same way, over a WebSocket.
 
 The fields are read from the schema itself: each field, on every type reachable from the
 root types, whose type is `User`, `Post`, `Comment` or `Story`, an interface or union one of them
@@ -13,7 +14,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any
@@ -32,6 +33,7 @@ from schema import build_schema
 from tests.client import TEST_PASSWORD, Account, GraphQLClient
 from tests.media import jpeg
 from tests.notifications import until_notified
+from tests.ws import ATTEMPT_SECONDS, ATTEMPTS, receive, socket, subscribe
 
 RECORD_TYPES = {"User", "Post", "Comment", "Story"}
 
@@ -40,6 +42,7 @@ APPROVE = """mutation ($id: ID!) { respondToFollowRequest(userId: $id, approve: 
   errors { code } } }"""
 BLOCK = "mutation ($id: ID!) { blockUser(userId: $id) { ok } }"
 LIKE = "mutation ($id: ID!) { likePost(postId: $id) { errors { code } } }"
+UNLIKE = "mutation ($id: ID!) { unlikePost(postId: $id) { errors { code } } }"
 ADD_COMMENT = """mutation ($post: ID!, $text: String!, $replyTo: ID) {
   addComment(input: {postId: $post, text: $text, replyToId: $replyTo}) {
     comment { id } errors { code } } }"""
@@ -320,9 +323,10 @@ CASES: dict[str, Case] = {
 
 def test_every_field_leading_to_a_user_post_comment_or_story_has_a_case() -> None:
     fields = fields_leading_to_records(build_schema(mask_errors=False)._schema)
+    cases = CASES.keys() | PUSHES.keys()
 
-    assert sorted(fields - CASES.keys()) == [], "fields without a visibility case"
-    assert sorted(CASES.keys() - fields) == [], "cases of fields the schema no longer has"
+    assert sorted(fields - cases) == [], "fields without a visibility case"
+    assert sorted(cases - fields) == [], "cases of fields the schema no longer has"
 
 
 class Actions:
@@ -525,3 +529,131 @@ async def test_a_hidden_record_does_not_come_back_through(
     assert seen_by_viewer == []
     if control is not None:
         assert await secrets_seen(graphql, world, case, control) != [], "reaches nothing hidden"
+
+
+# ------------------------------------------------------------------- subscriptions
+
+
+@dataclass(frozen=True)
+class Pushes:
+    """A subscription's case: the viewer subscribes, a hidden record is made to be pushed
+    (`hidden`), then a visible one (`marker`). A viewer who may not see the hidden record
+    gets the marker first (or has the subscription refused); the control gets both."""
+
+    document: str
+    variables: Callable[[World], dict[str, Any]]
+    hidden: Callable[[Actions, World], Awaitable[None]]
+    # Returns what identifies its push (an id or a text in it).
+    marker: Callable[[Actions, World, int], Awaitable[str]]
+
+
+def _secret(world: World, prefix: str) -> str:
+    return next(secret for secret in world.secrets if secret.startswith(prefix))
+
+
+async def _owner_comments(act: Actions, world: World) -> None:
+    await act.comment(world.owner, world.commented, _secret(world, "hidden-comment-"))
+
+
+async def _follower_comments(act: Actions, world: World, attempt: int) -> str:
+    text = f"marker {attempt} {uuid.uuid4().hex}"
+    await act.comment(world.follower, world.commented, text)
+    return text
+
+
+def _owner_likes(post: Callable[[World], str]) -> Callable[[Actions, World], Awaitable[None]]:
+    async def like(act: Actions, world: World) -> None:
+        await act.graphql.data(UNLIKE, {"id": post(world)}, token=world.owner.token)
+        await act.like(world.owner, post(world))  # a new like, pushed again
+
+    return like
+
+
+def _marker_likes(
+    post: Callable[[World], str],
+) -> Callable[[Actions, World, int], Awaitable[str]]:
+    async def like(act: Actions, world: World, attempt: int) -> str:
+        if world.scenario is Scenario.PRIVATE:
+            # Only approved followers may like a private account's post: the follower's
+            # like again (unliked first, so it is new). The viewer's subscription is
+            # refused in this world, so no marker is ever looked for there.
+            follower = world.follower
+            await act.graphql.data(UNLIKE, {"id": post(world)}, token=follower.token)
+            await act.like(follower, post(world))
+            return follower.id
+        newcomer = await act.graphql.sign_up("marker")
+        await act.like(newcomer, post(world))
+        return newcomer.id
+
+    return like
+
+
+def _post(world: World) -> str:
+    return world.post
+
+
+def _commented(world: World) -> str:
+    return world.commented
+
+
+PUSHES: dict[str, Pushes] = {
+    "Subscription.commentAdded": Pushes(
+        "subscription ($id: ID!) { commentAdded(postId: $id) { id text author { id } } }",
+        lambda world: {"id": world.commented},
+        _owner_comments,
+        _follower_comments,
+    ),
+    "PostLike.post": Pushes(
+        "subscription ($id: ID!) { postLiked(postId: $id) { post { id caption } user { id } } }",
+        lambda world: {"id": world.post},
+        _owner_likes(_post),
+        _marker_likes(_post),
+    ),
+    "PostLike.user": Pushes(
+        "subscription ($id: ID!) { postLiked(postId: $id) { post { id } user { id } } }",
+        lambda world: {"id": world.commented},
+        _owner_likes(_commented),
+        _marker_likes(_commented),
+    ),
+}
+
+
+async def pushed_secrets(
+    graphql: GraphQLClient, world: World, pushes: Pushes, viewer: Account
+) -> list[str]:
+    """The secrets in what `viewer`'s subscription received, up to the last marker."""
+    act = Actions(graphql)
+    url = str(graphql.http.base_url).rstrip("/")
+    received: list[Any] = []
+    async with socket(url, viewer.token) as ws:
+        await subscribe(ws, "1", pushes.document, pushes.variables(world))
+        # A refusal comes at once; an accepted subscription says nothing until an event,
+        # so markers are made until one is pushed (it has started: see tests/ws.py).
+        for attempt in range(ATTEMPTS):
+            await pushes.marker(act, world, attempt)
+            try:
+                received.append(await receive(ws, ATTEMPT_SECONDS))
+                break
+            except TimeoutError:
+                continue
+        else:
+            raise AssertionError(f"nothing pushed after {ATTEMPTS} markers")
+        if "errors" not in received[0]["payload"]:
+            await pushes.hidden(act, world)
+            last = await pushes.marker(act, world, ATTEMPTS)
+            while last not in json.dumps(received[-1]):
+                received.append(await receive(ws))
+            # What is hidden is skipped, not pushed as an error (a null that failed a field)
+            assert [m for m in received if "errors" in m["payload"]] == [], received
+    return sorted(secret for secret in world.secrets if secret in json.dumps(received))
+
+
+@pytest.mark.parametrize("field", sorted(PUSHES))
+async def test_a_hidden_record_is_not_pushed_through(
+    field: str, world: World, graphql: GraphQLClient
+) -> None:
+    pushes = PUSHES[field]
+
+    assert await pushed_secrets(graphql, world, pushes, world.viewer) == []
+    seen_by_control = await pushed_secrets(graphql, world, pushes, world.follower)
+    assert seen_by_control != [], "reaches nothing hidden"
