@@ -474,6 +474,7 @@ async def test_log_out_closes_the_sessions_sockets_with_4403_within_a_second(
     second = await open_socket(server.url, alice.token)
     async with socket(server.url, other_token) as untouched:
         await subscribe(first, "1", operation_source("MessageReceived"))
+        await server.subscribed(user_channel(user_id(alice)))
         # When that token logs out over HTTP
         assert (await server.run("LogOut", alice)) == {"ok": True}
         # Then both its sockets close, Forbidden, within the bound; the other stays open
@@ -484,6 +485,9 @@ async def test_log_out_closes_the_sessions_sockets_with_4403_within_a_second(
         assert list(codes) == [FORBIDDEN, FORBIDDEN]
         await subscribe(untouched, "1", "query { viewer { id } }")
         assert await next_data(untouched) == {"viewer": {"id": alice.id}}
+    # And the closed sockets' subscriptions are gone from the bus
+    bus = server.app.state.services.bus
+    await until(lambda: bus.subscriber_count(user_channel(user_id(alice))) == 0)
 
 
 async def test_an_expiring_session_closes_its_sockets_at_expiry(server: Server) -> None:
