@@ -473,6 +473,8 @@ async def story_viewers(graphql: GraphQLClient) -> None:
         operation_source("StoryViewers"), {"storyId": story["id"]}, token=fan.token
     )
     assert {error["extensions"]["code"] for error in body["errors"]} == {"FORBIDDEN"}
+
+
 def base_url(graphql: GraphQLClient) -> str:
     return str(graphql.http.base_url).rstrip("/")
 
