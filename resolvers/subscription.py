@@ -1,4 +1,5 @@
-"""Subscriptions (graphql-transport-ws): postLiked, commentAdded, messageReceived.
+"""Subscriptions (graphql-transport-ws): postLiked, commentAdded, messageReceived,
+notificationReceived.
 
 Each is the same loop (`_deliveries`): check the argument once, subscribe to one bus channel,
 and for every event on it build loaders for that event alone, load what the event names
@@ -6,8 +7,7 @@ through them and check, for this receiver and at this moment, that they may see 
 policy, loaders/visibility.py); what they may not see is skipped and the subscription goes
 on. So a receiver who is blocked, or unfollowed from a private account, after subscribing
 stops receiving at the next event, and nothing reaches them that a query would not show.
-A new subscription is one channel, one event type and one check (notificationReceived:
-`user_channel`, `NotificationReceived`, a check that loads the notification).
+A new subscription is one channel, one event type and one check.
 
 The loaders of one event are the receiver's own, but their reads go through the event's
 `SharedReads` (loaders/shared.py) while other receivers in this process handle the same
@@ -34,10 +34,17 @@ from resolvers.post import resolve_post_argument
 from resolvers.viewer import require_viewer
 from storage.comment import CommentRecord
 from storage.message import MessageRecord
+from storage.notification import NotificationRecord
 from storage.post import PostRecord
 from storage.user import UserRecord
 from subscriptions.channels import post_channel, user_channel
-from subscriptions.events import CommentAdded, Event, MessageReceived, PostLiked
+from subscriptions.events import (
+    CommentAdded,
+    Event,
+    MessageReceived,
+    NotificationReceived,
+    PostLiked,
+)
 from subscriptions.subscription import SubscriberTooSlow
 
 logger = logging.getLogger(__name__)
@@ -88,6 +95,17 @@ async def message_received(context: Context) -> AsyncIterator[MessageRecord]:
         return await loaders.message_by_id.load(event.message_id)
 
     return _deliveries(context, user_channel(viewer.id), MessageReceived, _same_message, check)
+
+
+async def notification_received(context: Context) -> AsyncIterator[NotificationRecord]:
+    viewer = require_viewer(context)
+
+    async def check(loaders: Loaders, event: NotificationReceived) -> NotificationRecord | None:
+        # As `notifications` shows it: to its receiver only, while its actors, post, comment
+        # or message are visible to them.
+        return await loaders.notification_by_id.load(event.notification_id)
+
+    return _deliveries(context, user_channel(viewer.id), NotificationReceived, _same_event, check)
 
 
 def _same_event(event: Event) -> Hashable:

@@ -11,6 +11,7 @@ from resolvers import subscription as subscription_resolvers
 from schema.types.comment import Comment
 from schema.types.common import Info
 from schema.types.message import Message
+from schema.types.notification import Notification
 from schema.types.post import Post
 from schema.types.user import User
 
@@ -53,3 +54,12 @@ class Subscription:
         messages = await subscription_resolvers.message_received(info.context)
         async for message in messages:
             yield Message.wrap(message)
+
+    @strawberry.subscription(
+        description="Each new notification of the viewer, or a grouped one that gained a later "
+        "event (a new like), as `notifications` would show it."
+    )
+    async def notification_received(self, info: Info) -> AsyncGenerator[Notification, None]:
+        notifications = await subscription_resolvers.notification_received(info.context)
+        async for notification in notifications:
+            yield Notification.wrap(notification)

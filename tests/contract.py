@@ -17,9 +17,8 @@ CONTRACT_PATH = Path(__file__).resolve().parents[2] / "shared" / "contract" / "o
 
 PENDING_OPERATIONS = frozenset(
     {
-        # reels (a later issue), notificationReceived (with its type, now on main)
+        # reels (a later issue)
         "CreateReel", "Reels", "RecordReelView",
-        "NotificationReceived",
     }
 )  # fmt: skip
 

@@ -28,7 +28,7 @@ async def test_apollo_runs_a_query_a_mutation_and_each_subscription(
         "variables": {"recipientIds": [viewer.id], "text": "from node", "clientId": "<fresh>"},
     }
     # When Apollo queries, mutates, and subscribes to each subscription of the contract
-    query, mutation, liked, commented, received = await run_realtime_client(
+    query, mutation, liked, commented, received, notified = await run_realtime_client(
         f"{server_url}/graphql",
         {
             "token": viewer.token,
@@ -56,6 +56,12 @@ async def test_apollo_runs_a_query_a_mutation_and_each_subscription(
                     "document": operation_source("MessageReceived"),
                     "trigger": [{**message, "token": fan.token}],
                 },
+                {
+                    "name": "NotificationReceived",
+                    "document": operation_source("NotificationReceived"),
+                    # Each comment is a new COMMENT notification, written by the worker
+                    "trigger": [{**comment, "token": fan.token}],
+                },
             ],
         },
     )
@@ -65,14 +71,17 @@ async def test_apollo_runs_a_query_a_mutation_and_each_subscription(
     assert mutation.error is None and mutation.result is not None, mutation
     assert mutation.result["data"]["updateProfile"]["user"]["displayName"] == "Node"
     # And each subscription pushed what the fan did, over graphql-ws
-    for outcome in (liked, commented, received):
+    for outcome in (liked, commented, received, notified):
         assert outcome.error is None and outcome.result is not None, outcome
         assert "errors" not in outcome.result, outcome
     assert liked.result is not None and commented.result is not None
-    assert received.result is not None
+    assert received.result is not None and notified.result is not None
     assert liked.result["data"]["postLiked"]["user"]["id"] == fan.id
     assert liked.result["data"]["postLiked"]["post"]["likeCount"] == 1
     assert commented.result["data"]["commentAdded"]["text"] == "from node"
     assert commented.result["data"]["commentAdded"]["author"]["id"] == fan.id
     pushed = received.result["data"]["messageReceived"]
     assert (pushed["text"], pushed["sender"]["id"]) == ("from node", fan.id)
+    told = notified.result["data"]["notificationReceived"]
+    assert (told["kind"], told["actors"][0]["id"]) == ("COMMENT", fan.id)
+    assert told["post"]["id"] == post_id  # Apollo adds __typename to what it caches

@@ -533,6 +533,26 @@ async def message_received(graphql: GraphQLClient) -> None:
         assert (await next_data(ws))["messageReceived"]["id"] == mine["id"]
 
 
+async def notification_received(graphql: GraphQLClient) -> None:
+    author, fans = await graphql.sign_up(), [await graphql.sign_up() for _ in range(ATTEMPTS)]
+    post_id = await new_post(graphql, author)
+    async with socket(base_url(graphql), author.token) as ws:
+        await subscribe(ws, "1", operation_source("NotificationReceived"))
+
+        async def like(attempt: int) -> None:
+            await run(graphql, "LikePost", fans[attempt].token, postId=post_id)
+
+        attempt, data = await first_pushed(ws, like)
+        pushed = data["notificationReceived"]
+        # Written by the worker after the like responded, so perhaps after a later attempt's
+        # like: the group's latest actor is one of the fans who liked by then.
+        assert (pushed["kind"], pushed["post"]) == ("LIKE", {"id": post_id})
+        likers = {(fan.id, fan.username) for fan in fans[: attempt + 1]}
+        assert (pushed["actors"][0]["id"], pushed["actors"][0]["username"]) in likers
+        page = await run(graphql, "Notifications", author.token)
+        assert [edge["node"]["id"] for edge in page["notifications"]["edges"]] == [pushed["id"]]
+
+
 SCENARIOS: dict[str, Callable[[GraphQLClient], Awaitable[None]]] = {
     "SignUp": sign_up,
     "LogIn": log_in,
@@ -573,6 +593,7 @@ SCENARIOS: dict[str, Callable[[GraphQLClient], Awaitable[None]]] = {
     "PostLiked": post_liked,
     "CommentAdded": comment_added,
     "MessageReceived": message_received,
+    "NotificationReceived": notification_received,
 }
 
 

@@ -27,7 +27,7 @@ from schema import build_schema
 from storage.post import PostRecord
 from subscriptions.bus import open_event_bus
 from subscriptions.channels import post_channel, user_channel
-from subscriptions.events import CommentAdded, PostLiked
+from subscriptions.events import CommentAdded, NotificationReceived, PostLiked
 from subscriptions.subscription import SUBSCRIBER_TOO_SLOW_CLOSE_CODE
 from tests.client import Account, GraphQLClient
 from tests.conftest import (
@@ -122,7 +122,7 @@ def user_id(account: Account) -> int:
     return parsed[1]
 
 
-def post_id(global_id: str) -> int:
+def post_id(global_id: str) -> int:  # any record's: a post's, a notification's
     parsed = parse_global_id(global_id)
     assert parsed is not None
     return parsed[1]
@@ -221,6 +221,27 @@ async def test_a_retried_send_pushes_its_message_once(server: Server) -> None:
         assert received == [first["message"]["id"], after["id"]]
 
 
+async def test_a_notification_reaches_its_receiver_and_no_one_else(server: Server) -> None:
+    # Given alice and carol both subscribed to their notifications
+    alice, carol, fan = [await server.graphql.sign_up() for _ in range(3)]
+    async with socket(server.url, alice.token) as alices, socket(server.url, carol.token) as carols:
+        await subscribe(alices, "1", operation_source("NotificationReceived"))
+        await subscribe(carols, "1", operation_source("NotificationReceived"))
+        await server.subscribed(user_channel(user_id(alice)))
+        await server.subscribed(user_channel(user_id(carol)))
+        # When a fan follows alice (the worker writes the notification after the mutation)
+        await server.run("FollowUser", fan, userId=alice.id)
+        # Then alice is told, as her notifications list shows it, and carol is not
+        pushed = (await next_data(alices))["notificationReceived"]
+        assert (pushed["kind"], pushed["actors"]) == (
+            "FOLLOW",
+            [{"id": fan.id, "username": fan.username}],
+        )
+        listed = await server.run("Notifications", alice)
+        assert [edge["node"]["id"] for edge in listed["edges"]] == [pushed["id"]]
+        assert await nothing_within(carols, NOTHING_WITHIN_SECONDS)
+
+
 # ------------------------------------------------------------- permission per event
 
 
@@ -271,6 +292,36 @@ async def test_an_unfollower_of_a_private_account_stops_receiving(server: Server
         await server.run("AddComment", bob, postId=post, text="after the unfollow")
         # Then that comment never reaches her
         assert await nothing_within(ws, NOTHING_WITHIN_SECONDS)
+
+
+async def test_an_event_naming_a_notification_the_receiver_may_not_see_is_not_pushed(
+    server: Server,
+) -> None:
+    # Given carol has a notification, and alice subscribed to hers
+    alice, carol, fan = [await server.graphql.sign_up() for _ in range(3)]
+    await server.run("FollowUser", fan, userId=carol.id)
+    carols = await until_listed(server, carol)
+    async with socket(server.url, alice.token) as ws:
+        await subscribe(ws, "1", operation_source("NotificationReceived"))
+        await server.subscribed(user_channel(user_id(alice)))
+        # When an event on alice's channel names carol's notification, then one of her own
+        bus = server.app.state.services.bus
+        await bus.publish(NotificationReceived(user_id(alice), post_id(carols[0])))
+        await server.run("FollowUser", fan, userId=alice.id)
+        # Then only her own is pushed: each event is loaded as her notifications list would
+        pushed = (await next_data(ws))["notificationReceived"]
+        assert pushed["actors"] == [{"id": fan.id, "username": fan.username}]
+        assert pushed["id"] != carols[0]
+
+
+async def until_listed(server: Server, account: Account) -> list[str]:
+    """The ids of `account`'s notifications, once the worker has written one."""
+    async with asyncio.timeout(WAIT_SECONDS):
+        while True:
+            page = await server.run("Notifications", account)
+            if ids := [edge["node"]["id"] for edge in page["edges"]]:
+                return ids
+            await asyncio.sleep(0.02)
 
 
 async def test_a_deleted_comment_is_not_pushed(server: Server) -> None:
