@@ -6,6 +6,7 @@ import uvicorn
 from starlette.types import ASGIApp
 
 from app.http_protocol import receipt_deadline_protocol
+from app.request_limits import MAX_BODY_BYTES
 from app.settings import Settings
 
 # An idle kept-alive connection stays open this long: longer than the idle timeout of what
@@ -14,6 +15,10 @@ from app.settings import Settings
 # server is closing at that moment (uvicorn's own 5 s default races httpx's 5 s: a request
 # sent just then failed with a reset connection).
 KEEP_ALIVE_SECONDS = 65
+# A graphql-transport-ws message carries at most one operation, as a POST body does, so the
+# same bound holds; uvicorn's own 16 MiB would let one socket make the server buffer and
+# parse 16 MiB per frame. A bigger frame closes the socket with 1009 (message too big).
+MAX_WEBSOCKET_MESSAGE_BYTES = MAX_BODY_BYTES
 
 
 def uvicorn_config(app: ASGIApp, settings: Settings, *, log_level: str) -> uvicorn.Config:
@@ -30,4 +35,5 @@ def uvicorn_config(app: ASGIApp, settings: Settings, *, log_level: str) -> uvico
         # client's address; which proxies to believe is PICTOGRAPH_TRUSTED_PROXIES's call.
         proxy_headers=False,
         timeout_keep_alive=KEEP_ALIVE_SECONDS,
+        ws_max_size=MAX_WEBSOCKET_MESSAGE_BYTES,
     )

@@ -19,6 +19,7 @@ from starlette.applications import Starlette
 from websockets.asyncio.client import connect
 
 from app.main import create_app
+from app.server import MAX_WEBSOCKET_MESSAGE_BYTES
 from app.services import Runtime
 from resolvers.context import Context, Services
 from resolvers.ids import parse_global_id, to_global_id
@@ -56,6 +57,7 @@ BAD_REQUEST = 4400
 UNAUTHORIZED = 4401
 SUBSCRIBER_EXISTS = 4409
 TOO_MANY_INITIALISATIONS = 4429
+MESSAGE_TOO_BIG = 1009  # RFC 6455
 # The bound: a revoked or expired session's sockets close within a second.
 SESSION_END_BOUND_SECONDS = 1.0
 SHORT_SESSION = timedelta(seconds=1.5)
@@ -414,6 +416,23 @@ async def test_a_malformed_message_gets_4400(server: Server, message: str) -> No
     ws = await open_socket(server.url, account.token)
     await ws.send(message)
     assert await close_code(ws) == BAD_REQUEST
+
+
+async def test_a_message_over_the_size_bound_closes_the_socket_with_1009(server: Server) -> None:
+    # Given an acknowledged socket
+    account = await server.graphql.sign_up()
+    ws = await open_socket(server.url, account.token)
+    # When it sends a subscribe message over the bound a POST body has
+    query = "subscription { messageReceived { id } }"
+    padding = " " * MAX_WEBSOCKET_MESSAGE_BYTES
+    await ws.send(
+        json.dumps({"id": "1", "type": "subscribe", "payload": {"query": query + padding}})
+    )
+    # Then the server refuses it unread, and goes on serving others
+    assert await close_code(ws) == MESSAGE_TOO_BIG
+    async with socket(server.url, account.token) as other:
+        await subscribe(other, "1", operation_source("MessageReceived"))
+        await server.subscribed(user_channel(user_id(account)))
 
 
 async def test_subscribing_before_connection_ack_gets_4401(server: Server) -> None:
