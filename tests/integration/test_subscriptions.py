@@ -9,6 +9,7 @@ import dataclasses
 import json
 import uuid
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, cast
@@ -38,7 +39,7 @@ from tests.conftest import (
 )
 from tests.contract import operation_source
 from tests.media import jpeg
-from tests.servers import app_server, free_port
+from tests.servers import app_server, free_port, redis_server
 from tests.ws import (
     GRAPHQL_TRANSPORT_WS,
     close_code,
@@ -101,7 +102,19 @@ class Server:
 
 
 @pytest.fixture(scope="module")
-async def server(redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Server]:
+async def server(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Server]:
+    """An app with its in-server worker on a redis-server of its own: on the session's, the
+    worker of another test's app (with another in-memory database) could take this one's
+    notification jobs, and do them against the wrong data."""
+    with redis_server() as own_redis:
+        async with _served(own_redis, tmp_path_factory) as server:
+            yield server
+
+
+@asynccontextmanager
+async def _served(
+    redis_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[Server]:
     port = free_port()
     settings = make_settings(
         redis_url,
