@@ -176,6 +176,8 @@ def train_ranker(
         f"wrote {result.path} ({result.size_bytes} bytes), version {result.version}, "
         f"{result.rows} impressions, final loss {result.final_loss:.4f}"
     )
+    if result.triton_config is not None:
+        typer.echo(f"wrote {result.triton_config} (Triton's config, from the file)")
 
 
 @cli.command("eval-ranker")

@@ -23,6 +23,7 @@ from torch import nn
 from ranking.features import FEATURE_COUNT, FEATURE_NAMES
 from ranking.model import FEATURE_SCHEMA_KEY, HEADS, INPUT_NAME, MODEL_VERSION_KEY, OUTPUT_NAME
 from ranking.model_file import SHIPPED_MODEL_PATH
+from ranking.model_repository import write_model
 from ranking.simulation import SimulationConfig
 from ranking.training.dataset import simulated_split
 
@@ -39,6 +40,7 @@ ONNX_OPSET = 17
 class TrainingResult:
     path: Path
     version: str
+    triton_config: Path | None  # the Triton config written beside it, in a model repository
     rows: int
     final_loss: float
     size_bytes: int
@@ -76,9 +78,8 @@ def train(
     model, loss_value = fit(split.train_features, split.train_labels, config.seed, epochs=epochs)
     version = _version(model, config)
     data = export_onnx(model, version)
-    output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_bytes(data)
-    return TrainingResult(output, version, split.train_rows, loss_value, len(data))
+    triton_config = write_model(data, output)
+    return TrainingResult(output, version, triton_config, split.train_rows, loss_value, len(data))
 
 
 def fit(
