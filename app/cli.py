@@ -1,4 +1,4 @@
-"""`pictograph serve | seed | worker | export-schema | register-manifest |
+"""`pictograph serve | seed | worker | triton | export-schema | register-manifest |
 export-contract-manifest | train-ranker | eval-ranker`."""
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ import typer
 import uvicorn
 
 from app.settings import Settings
+from ranking.triton_endpoint import LOCAL_GRPC_PORT, LOCAL_HTTP_PORT, LOCAL_METRICS_PORT
 
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 DEMO_USERS = 300  # enough for a lived-in graph, seeded in about a minute
@@ -75,6 +76,27 @@ def worker() -> None:
             await supervisor.run(asyncio.Event())
 
     asyncio.run(run())
+
+
+@cli.command()
+def triton(
+    http_port: Annotated[int, typer.Option(help="Triton's HTTP port.")] = LOCAL_HTTP_PORT,
+    grpc_port: Annotated[int, typer.Option(help="Triton's gRPC port.")] = LOCAL_GRPC_PORT,
+    metrics_port: Annotated[
+        int, typer.Option(help="Triton's Prometheus metrics port.")
+    ] = LOCAL_METRICS_PORT,
+) -> None:
+    """Run Triton Inference Server on the CPU (the nvidia-pytriton wheel: `pip install
+    '.[triton]'`) serving the shipped engagement model on 127.0.0.1, for
+    PICTOGRAPH_TRITON_URL=grpc://127.0.0.1:8101. Ctrl-C stops it."""
+    try:
+        from ranking.triton_server import serve_triton
+    except ImportError as error:
+        raise typer.BadParameter(
+            f"Triton on the CPU needs the nvidia-pytriton wheel: pip install '.[triton]' ({error})"
+        ) from None
+    logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
+    serve_triton(http_port=http_port, grpc_port=grpc_port, metrics_port=metrics_port)
 
 
 @cli.command("export-schema")

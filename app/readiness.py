@@ -7,6 +7,9 @@ own worker is dead, stuck, or leaves a job pending that nobody takes. A queue be
 fan-out runs in separate `pictograph worker` processes is reported but does not make the
 server unready: it still serves every request, and taking every server out of the load
 balancer would turn late feeds into an outage; watch those workers on their own.
+
+Ranking is reported the same way: with Triton down or its circuit open, the same model
+serves in process, so the server stays ready and says "degraded" (status 200).
 """
 
 from __future__ import annotations
@@ -46,13 +49,14 @@ async def readyz(request: Request) -> JSONResponse:
         return name, "ok"
 
     probes = asyncio.gather(*(probe(name) for name in runtime.probes))
-    backends, (fanout, fanout_ready) = await asyncio.gather(
-        probes, fanout_report(runtime.jobs.stores.fanout, supervisor)
+    backends, (fanout, fanout_ready), ranking = await asyncio.gather(
+        probes, fanout_report(runtime.jobs.stores.fanout, supervisor), runtime.ranking_report()
     )
     results = dict(backends)
     ready = all(status == "ok" for status in results.values()) and fanout_ready
+    status = "degraded" if ready and ranking.degraded else "ok" if ready else "unavailable"
     return JSONResponse(
-        {"status": "ok" if ready else "unavailable", "backends": results, "fanout": fanout},
+        {"status": status, "backends": results, "fanout": fanout, "ranking": ranking.details},
         status_code=200 if ready else 503,
     )
 

@@ -14,8 +14,12 @@ from app.media_routes import UPLOAD_PATH
 from app.settings import Settings
 from jobs.context import JobServices
 from media.decode_slots import DecodeSlots, default_decode_slots
-from ranking.model_file import SessionModel
+from ranking.circuit_breaker import CircuitBreaker
+from ranking.fallback_model import FallbackEngagementModel, RankingReport, in_process_report
+from ranking.model_file import SHIPPED_MODEL_PATH
+from ranking.onnx_model import OnnxEngagementModel
 from ranking.ranker import Ranker
+from ranking.triton_model import TritonEngagementModel
 from resolvers.context import Services
 from storage.cost_budget import CostBudget
 from storage.ids import IdGenerator
@@ -52,6 +56,8 @@ class Runtime:
     # The embedded object storage, which the app serves over HTTP; None with S3.
     local_storage: LocalObjectStorage | None
     database: Database
+    # What /readyz says of ranking: Triton's state, or that the model runs in process.
+    ranking_report: Callable[[], Awaitable[RankingReport]]
 
 
 @asynccontextmanager
@@ -88,6 +94,7 @@ async def open_runtime(settings: Settings) -> AsyncIterator[Runtime]:
         interactions = await stack.enter_async_context(
             InteractionLog(stores.interactions, stores.affinity).running()
         )
+        engagement_model, ranking_report = await open_engagement_model(settings, stack)
         passwords = password_hasher()
         services = Services(
             stores=stores,
@@ -100,7 +107,7 @@ async def open_runtime(settings: Settings) -> AsyncIterator[Runtime]:
             objects=objects,
             session_lifetime=settings.session_lifetime,
             media_base_url=settings.resolved_media_base_url,
-            ranker=Ranker(SessionModel.open()),
+            ranker=Ranker(engagement_model),
             fanout_max_followers=settings.fanout_max_followers,
             cursor_secret=hashlib.sha256(
                 b"cursors|" + settings.secret_key.get_secret_value().encode()
@@ -126,4 +133,25 @@ async def open_runtime(settings: Settings) -> AsyncIterator[Runtime]:
             },
             local_storage=local_storage,
             database=database,
+            ranking_report=ranking_report,
         )
+
+
+async def open_engagement_model(
+    settings: Settings, stack: AsyncExitStack
+) -> tuple[OnnxEngagementModel | FallbackEngagementModel, Callable[[], Awaitable[RankingReport]]]:
+    """The shipped model in process (refused here if its feature schema is not the code's),
+    and, with PICTOGRAPH_TRITON_URL, Triton in front of it. Triton need not be up yet: the
+    in-process model serves until the circuit breaker's probe finds it."""
+    in_process = OnnxEngagementModel(SHIPPED_MODEL_PATH)
+    endpoint = settings.triton_endpoint
+    if endpoint is None:
+        return in_process, lambda: in_process_report(in_process)
+    triton = TritonEngagementModel(
+        endpoint, in_process.n_features, timeout_seconds=settings.triton_timeout_seconds
+    )
+    stack.push_async_callback(triton.close)
+    model = FallbackEngagementModel(
+        triton, in_process, CircuitBreaker(), timeout_seconds=settings.triton_timeout_seconds
+    )
+    return model, model.report

@@ -16,6 +16,7 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from app.graphql_view import REQUEST_DEADLINE_SECONDS
+from ranking.triton_endpoint import TRITON_TIMEOUT_SECONDS, TritonEndpoint
 from resolvers.rate_limits import RateLimits
 from schema.cost import COST_BUDGET_PER_MINUTE
 from storage.stores import DEFAULT_FEED_INACTIVE_AFTER
@@ -67,6 +68,17 @@ class Settings(BaseSettings):
         default=None,
         description="The event bus's Redis (redis:// or rediss://), shared by every process; "
         "unset: broadcaster's memory backend, which reaches only this process.",
+    )
+    triton_url: str | None = Field(
+        default=None,
+        description="Triton Inference Server serving the engagement model: grpc://host:8001 "
+        "or http://host:8000; unset: the same model runs in process (onnxruntime), as it also "
+        "does whenever Triton is slow or down.",
+    )
+    triton_timeout_seconds: float = Field(
+        default=TRITON_TIMEOUT_SECONDS,
+        gt=0,
+        description="A ranking call slower than this is served in process instead.",
     )
 
     session_days: int = Field(default=30, ge=1, le=365)
@@ -138,6 +150,17 @@ class Settings(BaseSettings):
         if url is not None and urlparse(url).scheme not in REDIS_SCHEMES:
             raise ValueError(f"the event bus needs a redis:// or rediss:// URL, not {url!r}")
         return url
+
+    @field_validator("triton_url")
+    @classmethod
+    def _triton_url_names_a_protocol(cls, url: str | None) -> str | None:
+        if url is not None:
+            TritonEndpoint.parse(url)
+        return url
+
+    @property
+    def triton_endpoint(self) -> TritonEndpoint | None:
+        return None if self.triton_url is None else TritonEndpoint.parse(self.triton_url)
 
     @property
     def trusted_proxy_networks(self) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:

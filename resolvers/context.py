@@ -46,6 +46,8 @@ class Services:
     objects: ObjectStorage
     session_lifetime: timedelta
     media_base_url: str
+    # The surfaces' weights over the engagement model: Triton behind a circuit breaker with
+    # the in-process model as its fallback, or the in-process model alone (app/services.py).
     ranker: Ranker
     # Authors with more followers are not fanned out; readers merge their posts instead.
     fanout_max_followers: int

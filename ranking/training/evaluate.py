@@ -18,7 +18,8 @@ import numpy.typing as npt
 
 from ranking.features import FEATURE_COUNT, column_index
 from ranking.model import HEADS
-from ranking.model_file import SHIPPED_MODEL_PATH, SessionModel
+from ranking.model_file import SHIPPED_MODEL_PATH
+from ranking.onnx_model import OnnxEngagementModel
 from ranking.simulation import Session, SimulationConfig
 from ranking.training.dataset import simulated_split
 from ranking.weights import FEED_WEIGHTS
@@ -108,8 +109,8 @@ def baseline_methods() -> dict[str, Method]:
     }
 
 
-def model_method(model: SessionModel) -> Method:
-    return lambda s: model.run(s.features).astype(np.float64)
+def model_method(model: OnnxEngagementModel) -> Method:
+    return lambda s: model.predict_now(s.features).astype(np.float64)
 
 
 def oracle_method() -> Method:
@@ -142,7 +143,7 @@ def evaluate(sessions: Sequence[Session], methods: dict[str, Method]) -> Evaluat
 def evaluate_model(config: SimulationConfig, model_path: Path = SHIPPED_MODEL_PATH) -> Evaluation:
     split = simulated_split(config)
     methods = baseline_methods()
-    methods["trained model"] = model_method(SessionModel.open(model_path))
+    methods["trained model"] = model_method(OnnxEngagementModel(model_path))
     methods["oracle"] = oracle_method()
     return evaluate(split.evaluation, methods)
 
