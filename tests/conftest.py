@@ -15,6 +15,7 @@ import pytest
 from app.main import create_app
 from app.services import Runtime, open_runtime
 from app.settings import Settings
+from ranking.model import MODEL_NAME
 from resolvers.context import Services
 from resolvers.rate_limits import LOGIN_PER_ACCOUNT, MutationLimit, RateLimits
 from storage.rate_limit import BackOff, Window
@@ -23,10 +24,12 @@ from tests.client import GraphQLClient
 from tests.servers import (
     S3_TEST_CREDENTIALS,
     RedisProcess,
+    TritonProcess,
     app_server,
     free_port,
     moto_s3_server,
     redis_server,
+    triton_server,
 )
 
 # When set, the same tests run against this MongoDB instead of the in-memory one.
@@ -68,6 +71,14 @@ def redis_process() -> Iterator[RedisProcess]:
             yield server
         finally:
             server.stop()
+
+
+@pytest.fixture(scope="session")
+def triton() -> Iterator[TritonProcess]:
+    """One real Triton for the whole suite (it takes seconds to start): `pictograph triton`
+    serving the shipped model. A test that stops it starts it again before it ends."""
+    with triton_server(MODEL_NAME) as server:
+        yield server
 
 
 @pytest.fixture(scope="session")

@@ -6,9 +6,11 @@ A server that cannot start fails the test that needs it, with the reason: never 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -16,8 +18,10 @@ import tempfile
 import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
+from typing import Any
 
 import boto3
+import httpx
 import pytest
 import redis
 import uvicorn
@@ -169,3 +173,92 @@ async def app_server(app: Starlette, port: int) -> AsyncIterator[str]:
     finally:
         server.should_exit = True
         await task
+
+
+TRITON_STARTUP_TIMEOUT_SECONDS = 60  # pytriton starts in ~3 s; the suite's load slows it
+TRITON_STOP_TIMEOUT_SECONDS = 15
+
+
+class TritonProcess:
+    """`pictograph triton` (Triton Inference Server from the nvidia-pytriton wheel, on the
+    CPU, serving the shipped model) on free ports, which a test may stop and start again on
+    the same ports to play an outage."""
+
+    def __init__(self, model_name: str) -> None:
+        self.model_name = model_name
+        self.http_port, self.grpc_port, self.metrics_port = free_port(), free_port(), free_port()
+        self.http_url = f"http://127.0.0.1:{self.http_port}"
+        self.grpc_url = f"grpc://127.0.0.1:{self.grpc_port}"
+        self._process: subprocess.Popen[bytes] | None = None
+        self._log: tempfile._TemporaryFileWrapper[bytes] | None = None
+
+    def start(self) -> None:
+        self._log = tempfile.NamedTemporaryFile(prefix="triton-", suffix=".log")  # noqa: SIM115
+        self._process = subprocess.Popen(
+            [sys.executable, "-c", "from app.cli import cli; cli()", "triton",
+             "--http-port", str(self.http_port), "--grpc-port", str(self.grpc_port),
+             "--metrics-port", str(self.metrics_port)],
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # its own process group: tritonserver and its stubs too
+        )  # fmt: skip
+        deadline = time.monotonic() + TRITON_STARTUP_TIMEOUT_SECONDS
+        ready = f"{self.http_url}/v2/models/{self.model_name}/ready"
+        while time.monotonic() < deadline:
+            if self._process.poll() is not None:
+                pytest.fail(f"`pictograph triton` exited with {self._process.returncode}: "
+                            f"{self.output()}")  # fmt: skip
+            try:
+                if httpx.get(ready, timeout=1).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            time.sleep(0.1)
+        self.stop()
+        pytest.fail(f"Triton did not serve {self.model_name} within "
+                    f"{TRITON_STARTUP_TIMEOUT_SECONDS} s: {self.output()}")  # fmt: skip
+
+    def stop(self) -> None:
+        """SIGINT, as Ctrl-C: pytriton stops tritonserver and its backend stubs; whatever of
+        the group is left after the timeout is killed."""
+        process, self._process = self._process, None
+        if process is None:
+            return
+        process.send_signal(signal.SIGINT)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            process.wait(timeout=TRITON_STOP_TIMEOUT_SECONDS)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=TRITON_STOP_TIMEOUT_SECONDS)
+
+    @property
+    def stopped(self) -> bool:
+        return self._process is None
+
+    def output(self) -> str:
+        if self._log is None:
+            return ""
+        with open(self._log.name, "rb") as log:
+            return log.read().decode(errors="replace")[-4_000:]
+
+    def statistics(self) -> dict[str, Any]:
+        """Triton's own statistics for the model (its HTTP /v2/models/<model>/stats)."""
+        response = httpx.get(f"{self.http_url}/v2/models/{self.model_name}/stats", timeout=5)
+        response.raise_for_status()
+        (stats,) = response.json()["model_stats"]
+        result: dict[str, Any] = stats
+        return result
+
+    def successful_requests(self) -> int:
+        """Inference requests Triton answered: one per client call, however many rows."""
+        return int(self.statistics()["inference_stats"]["success"]["count"])
+
+
+@contextmanager
+def triton_server(model_name: str) -> Iterator[TritonProcess]:
+    server = TritonProcess(model_name)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
