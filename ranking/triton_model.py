@@ -2,9 +2,11 @@
 clients: one inference call per ranked window, tensors sent and received as binary.
 
 PICTOGRAPH_TRITON_URL picks the protocol by its scheme: `grpc://host:8001` or
-`http://host:8000`. Both take ~2.6 ms for a 200-candidate window against the CPU Triton
-here, within noise of each other (BENCHMARKS.md); gRPC is the one the README recommends, as
-its client keeps one HTTP/2 connection for all concurrent calls where HTTP pools many.
+`http://host:8000`. Measured against the CPU Triton here (bench/ranking.py, BENCHMARKS.md)
+the two are within noise of each other for 50 and 200 candidates (~2.7 ms a call) and in
+throughput with 8 calls in flight; gRPC is a little faster at 1,000 (tensors as raw protobuf
+bytes, no JSON header to parse) and had the lower p99, so the README recommends it. Both
+stay supported: HTTP is what passes through any proxy.
 """
 
 from __future__ import annotations
