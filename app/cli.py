@@ -86,14 +86,14 @@ def triton(
         int, typer.Option(help="Triton's Prometheus metrics port.")
     ] = LOCAL_METRICS_PORT,
 ) -> None:
-    """Run Triton Inference Server on the CPU (the nvidia-pytriton wheel: `pip install
-    '.[triton]'`) serving the shipped engagement model on 127.0.0.1, for
+    """Run Triton Inference Server on the CPU (the nvidia-pytriton wheel, in the `triton`
+    and `test` extras) serving the shipped engagement model on 127.0.0.1, for
     PICTOGRAPH_TRITON_URL=grpc://127.0.0.1:8101. Ctrl-C stops it."""
     try:
         from ranking.triton_server import serve_triton
     except ImportError as error:
         raise typer.BadParameter(
-            f"Triton on the CPU needs the nvidia-pytriton wheel: pip install '.[triton]' ({error})"
+            f"Triton on the CPU needs the nvidia-pytriton wheel (the `triton` extra): {error}"
         ) from None
     logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
     serve_triton(http_port=http_port, grpc_port=grpc_port, metrics_port=metrics_port)
