@@ -15,6 +15,7 @@ import httpx
 import numpy as np
 import pytest
 
+from ranking.features import FEATURE_NAMES
 from ranking.model_file import SHIPPED_MODEL_PATH
 from ranking.onnx_model import OnnxEngagementModel
 from ranking.triton_endpoint import TritonEndpoint
@@ -175,3 +176,14 @@ async def test_with_triton_stopped_under_load_every_page_is_served_and_ranking_r
     assert triton.successful_requests() > 0  # the restarted Triton's own count
     assert status_after == "ok"
     assert ranking_after["triton"]["circuit"] == "closed"
+
+
+async def test_without_a_triton_url_readiness_says_ranking_runs_in_process(
+    graphql: GraphQLClient,
+) -> None:
+    status, ranking = await ranking_readiness(graphql)
+
+    assert status == "ok"
+    assert ranking["status"] == "ok"
+    assert ranking["triton"].startswith("not configured")
+    assert ranking["model"]["features"] == len(FEATURE_NAMES)

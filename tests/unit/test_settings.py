@@ -87,3 +87,29 @@ def test_production_refuses_the_in_process_event_bus() -> None:
 def test_the_event_bus_url_must_be_redis() -> None:
     with pytest.raises(ValidationError, match="redis:// or rediss://"):
         Settings.model_validate({"broadcast_url": "kafka://bus:9092"})
+
+
+def test_unset_triton_url_ranks_in_process() -> None:
+    assert Settings.model_validate({}).triton_endpoint is None
+
+
+@pytest.mark.parametrize(
+    ("url", "protocol", "address"),
+    [
+        ("grpc://triton:8001", "grpc", "triton:8001"),
+        ("http://10.0.0.5:8000", "http", "10.0.0.5:8000"),
+    ],
+)
+def test_the_triton_urls_scheme_picks_the_protocol(url: str, protocol: str, address: str) -> None:
+    endpoint = Settings.model_validate({"triton_url": url}).triton_endpoint
+
+    assert endpoint is not None
+    assert (endpoint.protocol.value, endpoint.address) == (protocol, address)
+
+
+@pytest.mark.parametrize(
+    "url", ["triton:8001", "https://triton:8000", "grpc://triton", "grpc://triton:8001/v2"]
+)
+def test_a_triton_url_that_is_not_grpc_or_http_host_and_port_is_refused(url: str) -> None:
+    with pytest.raises(ValidationError, match="triton_url"):
+        Settings.model_validate({"triton_url": url})
