@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ranking.model import HEADS, INPUT_NAME, OUTPUT_NAME, Features, Probabilities
+from ranking.model import INPUT_NAME, OUTPUT_NAME, Features, Probabilities
 from ranking.model_file import SHIPPED_MODEL_PATH, ModelFile, open_model_file
 
 # What the event loop may be blocked for one window: about a thread hand-off's cost ten
@@ -43,8 +43,6 @@ class OnnxEngagementModel:
         return await asyncio.to_thread(self.predict_now, features)
 
     def predict_now(self, features: Features) -> Probabilities:
-        if len(features) == 0:
-            return np.zeros((0, len(HEADS)), dtype=np.float32)
         (probabilities,) = self._session.run(
             [OUTPUT_NAME], {INPUT_NAME: np.ascontiguousarray(features, dtype=np.float32)}
         )

@@ -27,10 +27,11 @@ from pytriton.triton import (
 )
 
 from ranking.model import INPUT_NAME, OUTPUT_NAME
-from ranking.model_file import SHIPPED_MODEL_PATH, open_model_file
+from ranking.model_file import SHIPPED_MODEL_PATH, ModelFile, open_model_file
 from ranking.model_repository import (
     MAX_BATCH_SIZE,
     MAX_QUEUE_DELAY_MICROSECONDS,
+    TensorSpec,
     config_path,
     read_config,
 )
@@ -50,6 +51,22 @@ def python_library_path() -> str:
     return library if not inherited else f"{library}:{inherited}"
 
 
+def served_tensors(model_file: ModelFile) -> tuple[str, TensorSpec, TensorSpec]:
+    """The model's name, input and output as the config.pbtxt beside the file declares them;
+    ValueError when the config's feature count is not the file's (a stale config, which the
+    real Triton would refuse to load too)."""
+    path = config_path(model_file.path)
+    name, interface = read_config(path)
+    (model_input,) = interface.inputs
+    (model_output,) = interface.outputs
+    if model_input.dims != (model_file.n_features,):
+        raise ValueError(
+            f"{path} declares {model_input.dims} features, the file has "
+            f"{model_file.n_features}: regenerate it (ranking.model_repository.write_config)"
+        )
+    return name, model_input, model_output
+
+
 def serve_triton(
     model_path: Path = SHIPPED_MODEL_PATH,
     *,
@@ -59,14 +76,7 @@ def serve_triton(
 ) -> None:
     """Serve until interrupted (SIGINT or SIGTERM)."""
     session, model_file = open_model_file(model_path)
-    name, interface = read_config(config_path(model_path))
-    (model_input,) = interface.inputs
-    (model_output,) = interface.outputs
-    if model_input.dims != (model_file.n_features,):
-        raise ValueError(
-            f"{config_path(model_path)} declares {model_input.dims} features, the file has "
-            f"{model_file.n_features}: regenerate it (ranking.model_repository.write_config)"
-        )
+    name, model_input, model_output = served_tensors(model_file)
 
     @batch  # type: ignore[untyped-decorator]  # pytriton is untyped
     def infer(**inputs: npt.NDArray[np.float32]) -> dict[str, npt.NDArray[np.float32]]:
