@@ -4,7 +4,7 @@ the offline evaluation (`pictograph eval-ranker`) scores.
 
 Inline or in a thread, by measurement: a call that blocks the event loop delays every other
 request of the process, but a hand-off to a thread costs ~50-100 us of its own. The shipped
-MLP scores a 1,000-candidate window in ~0.02 ms (BENCHMARKS.md), so it runs inline; a
+trained MLP scores a 1,000-candidate window in ~0.1 ms (BENCHMARKS.md), so it runs inline; a
 retrained model that takes more than INLINE_BUDGET_SECONDS on the warm-up window (timed when
 the file is opened) runs in a thread instead, without a code change.
 """

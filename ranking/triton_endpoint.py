@@ -7,7 +7,7 @@ from enum import StrEnum
 from urllib.parse import urlparse
 
 # A page's ranking step waits at most this for Triton before the in-process model serves
-# it: ~40x a CPU call's median (2.6 ms), so only a stalled or overloaded server reaches it.
+# it: ~35x a CPU call's median (2.8 ms), so only a stalled or overloaded server reaches it.
 TRITON_TIMEOUT_SECONDS = 0.1
 
 # `pictograph triton`'s ports: Triton's own defaults (8000-8002) shifted by 100, as 8000 is

@@ -3,9 +3,9 @@ clients: one inference call per ranked window, tensors sent and received as bina
 
 PICTOGRAPH_TRITON_URL picks the protocol by its scheme: `grpc://host:8001` or
 `http://host:8000`. Measured against the CPU Triton here (bench/ranking.py, BENCHMARKS.md)
-the two are within noise of each other for 50 and 200 candidates (~2.7 ms a call) and in
-throughput with 8 calls in flight; gRPC is a little faster at 1,000 (tensors as raw protobuf
-bytes, no JSON header to parse) and had the lower p99, so the README recommends it. Both
+the two are within noise of each other for one call of 50 or 200 candidates (~2.8 ms);
+gRPC is a little faster at 1,000 (tensors as raw protobuf bytes, no JSON header to parse)
+and serves more windows a second with 8 calls in flight, so the README recommends it. Both
 stay supported: HTTP is what passes through any proxy.
 """
 
