@@ -13,7 +13,7 @@ from argon2 import PasswordHasher, Type
 from app.media_routes import UPLOAD_PATH
 from app.settings import Settings
 from jobs.context import JobServices
-from media.decode_slots import DecodeSlots, default_decode_slots
+from media.decode_slots import MAX_CONCURRENT_TRANSCODES, DecodeSlots, default_decode_slots
 from ranking.circuit_breaker import CircuitBreaker
 from ranking.fallback_model import FallbackEngagementModel, RankingReport, in_process_report
 from ranking.model_file import SHIPPED_MODEL_PATH
@@ -88,6 +88,9 @@ async def open_runtime(settings: Settings) -> AsyncIterator[Runtime]:
             )
         bus = await stack.enter_async_context(open_event_bus(settings.broadcast_url))
         decode_slots = stack.enter_context(DecodeSlots(default_decode_slots()))
+        transcode_slots = stack.enter_context(
+            DecodeSlots(MAX_CONCURRENT_TRANSCODES, name="transcode")
+        )
         stores = Stores.create(database, redis, feed_inactive_after=settings.feed_inactive_after)
         await stores.create_indexes()
         # Entered after the stores' clients, so its last flush runs before they close.
@@ -124,6 +127,8 @@ async def open_runtime(settings: Settings) -> AsyncIterator[Runtime]:
                 fanout_max_followers=settings.fanout_max_followers,
                 ids=services.ids,
                 bus=bus,
+                objects=objects,
+                transcode_slots=transcode_slots,
             ),
             probes={
                 "mongodb": lambda: ping(database),

@@ -346,7 +346,12 @@ async def measure_job(
         await new_post(services, author_id, post_id)
         job = FanoutJob(FanoutOp.PUSH, post_id, author_id)
         jobs = JobServices(
-            services.stores, services.fanout_max_followers, services.ids, services.bus
+            services.stores,
+            services.fanout_max_followers,
+            services.ids,
+            services.bus,
+            services.objects,
+            services.decode_slots,  # fan-out only: no transcode runs
         )
         _, elapsed, stats = await timed(services.redis, partial(run_fanout_job, jobs, job))
         job_seconds.append(elapsed)

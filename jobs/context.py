@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from media.decode_slots import DecodeSlots
 from storage.ids import IdGenerator
+from storage.objects import ObjectStorage
 from storage.stores import Stores
 from subscriptions.bus import EventBus
 
@@ -18,3 +20,6 @@ class JobServices:
     fanout_max_followers: int
     ids: IdGenerator  # the process's generator: the server's own when the worker runs in it
     bus: EventBus  # publish only after the write an event announces is durable
+    objects: ObjectStorage  # the video job reads uploads and stores renditions
+    # The process's bound on concurrent video transcodes (media.decode_slots).
+    transcode_slots: DecodeSlots

@@ -1,5 +1,9 @@
 """The job worker: reads jobs from the Redis Stream and does them, at least once: fan-out
-(jobs/fanout.py) and notifications (jobs/notification.py), one queue and one worker for both.
+(jobs/fanout.py), notifications (jobs/notification.py) and video processing (jobs/video.py),
+one queue and one worker for all. A video job takes seconds (its transcode runs on the
+process's transcode slots, off the event loop, within its own bounds): the worker beats while
+it runs, so the supervisor does not take it for stuck; the jobs behind it in this worker
+wait meanwhile (more worker processes share the queue).
 
 Runs as `pictograph worker` (any number of processes), or as a task inside the server;
 either way under `jobs.supervisor.Supervisor`, which restarts it if it dies.
@@ -22,7 +26,8 @@ import os
 import socket
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
+from typing import Any
 
 from pymongo.errors import ConnectionFailure
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -33,12 +38,16 @@ from jobs.backoff import Backoff, wait_unless_stopped
 from jobs.context import JobServices
 from jobs.fanout import run_fanout_job
 from jobs.notification import run_notification_job
+from jobs.video import run_video_job
 from storage.fanout_queue import Delivery, FanoutJob, Job, MalformedJob
+from storage.notification import NotificationJob
+from storage.video import VideoJob
 
 logger = logging.getLogger(__name__)
 
 JOBS_PER_READ = 10
 READ_BLOCK_MS = 1_000  # how long a read waits for a job: also how often the outbox is checked
+VIDEO_BEAT_SECONDS = 1.0  # how often the worker beats while a video job runs
 MAX_DELIVERIES = 5  # a job that failed this many times will not succeed by itself
 # Transient failures: backoff doubles from the first delay up to the most, which stays well
 # below the supervisor's stuck threshold, so a worker waiting for a backend is not "stuck".
@@ -59,8 +68,10 @@ async def run_job(services: JobServices, job: Job) -> None:
     """Do one job of any kind, as the worker does."""
     if isinstance(job, FanoutJob):
         await run_fanout_job(services, job)
-    else:
+    elif isinstance(job, NotificationJob):
         await run_notification_job(services, job)
+    else:
+        await run_video_job(services, job)
 
 
 def consumer_name() -> str:
@@ -134,7 +145,10 @@ class FanoutWorker:
             await self._dead_letter(delivery, str(error))
             return
         try:
-            await run_job(self._services, job)
+            if isinstance(job, VideoJob):
+                await self._beating(run_job(self._services, job))
+            else:
+                await run_job(self._services, job)
         except TRANSIENT_ERRORS:
             raise
         except Exception as error:
@@ -155,6 +169,20 @@ class FanoutWorker:
     async def _wait(self, backoff: Backoff, stop: asyncio.Event) -> None:
         self._beat()  # waiting on purpose is not being stuck
         await wait_unless_stopped(backoff.next_delay(), stop)
+
+    async def _beating(self, work: Coroutine[Any, Any, None]) -> None:
+        """Await `work`, beating meanwhile: a transcode is long on purpose, and bounded by
+        media.video's limits, not by the stuck threshold."""
+        task = asyncio.ensure_future(work)
+        try:
+            while not task.done():
+                self._beat()
+                await asyncio.wait({task}, timeout=VIDEO_BEAT_SECONDS)
+        finally:
+            if not task.done():
+                task.cancel()
+        self._beat()
+        task.result()
 
     def _beat(self) -> None:
         self.last_beat = self._clock()

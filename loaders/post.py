@@ -19,7 +19,8 @@ class UnfilteredPostByIdLoader(StoreLoader[int, PostRecord | None]):
 
 
 class PostByIdLoader(FilteredLoader[PostRecord]):
-    """Posts the viewer may see: None for one whose author's content is hidden from them."""
+    """Posts the viewer may see: None for one whose author's content is hidden from them, or
+    a reel whose video is not READY, but to its author."""
 
     def __init__(
         self,
@@ -36,4 +37,8 @@ class PostByIdLoader(FilteredLoader[PostRecord]):
         authors = [author for author in loaded if author is not None]
         shown = await self._visibility.contents_visible(authors)
         open_authors = {author.id for author, ok in zip(authors, shown, strict=True) if ok}
-        return [post.author_id in open_authors for post in records]
+        return [
+            post.author_id in open_authors
+            and self._visibility.video_shown(post.author_id, post.video)
+            for post in records
+        ]

@@ -11,6 +11,9 @@ For a viewer (None when anonymous):
   are. What was deleted is absent.
 - A story is visible when its author's content is, until it expires: from the second of its
   `expires_at` (by the clock the policy is given) it is absent, as if deleted.
+- A reel (a post with a video) and a video story are visible to others only once their
+  video is READY: while it is PROCESSING, or when it FAILED, only its author sees it (by
+  `node(id:)`, with its status and the reason it failed); no list shows it to anyone else.
 - A message thread is visible to its participants only, and a message when its thread is.
   Blocks do not hide a thread or its messages from a participant (the history stays), but
   they do hide the blocked account itself (as a participant, as a message's sender).
@@ -37,6 +40,7 @@ from storage.follow import FollowState
 from storage.message import ThreadRecord
 from storage.story import StoryRecord
 from storage.user import UserRecord
+from storage.video import VideoState, VideoStatus
 
 
 class Identified(Protocol):
@@ -99,7 +103,17 @@ class Visibility:
         shown = await self.contents_visible(present)
         open_authors = {author.id for author, ok in zip(present, shown, strict=True) if ok}
         now = self._clock()
-        return [story.author_id in open_authors and story.expires_at > now for story in stories]
+        return [
+            story.author_id in open_authors
+            and story.expires_at > now
+            and self.video_shown(story.author_id, story.video)
+            for story in stories
+        ]
+
+    def video_shown(self, author_id: int, video: VideoState | None) -> bool:
+        """Whether the viewer may see a record with `video` by `author_id` (its other rules
+        aside): what has no video, a READY one, or the viewer's own whatever its status."""
+        return video is None or video.status is VideoStatus.READY or author_id == self._viewer_id
 
     def now(self) -> datetime:
         """The policy's clock: what decides which stories are live."""

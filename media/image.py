@@ -24,6 +24,7 @@ IMAGE_FORMATS = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}
 MAX_IMAGE_PIXELS = 50_000_000  # ~50 megapixels: the largest phone sensors, not bombs
 POST_WIDTHS = (1080, 640, 150)  # Instagram's feed width, a grid cell on 2x screens, a thumb
 AVATAR_SIDE = 320  # the profile header on 2x screens; chips scale it down
+POSTER_WIDTH = 720  # a video's poster: as wide as its rendition (media/video.py) at most
 OUTPUT_FORMAT = "JPEG"
 OUTPUT_CONTENT_TYPE = "image/jpeg"
 OUTPUT_QUALITY = 85  # visually lossless for photos at a third of the bytes of 95
@@ -107,6 +108,16 @@ def render_post_image(data: bytes) -> list[Rendition]:
             size = (max(1, round(width * scale)), max(1, round(height * scale)))
             renditions.append(Rendition(size[0], size[1], _encode(_resized(image, size))))
         return renditions
+
+
+def render_poster(data: bytes) -> list[Rendition]:
+    """A video's poster frame at most POSTER_WIDTH wide (one rendition), re-encoded as every
+    image is: a JPEG with no metadata."""
+    image, (width, height) = _upright(data, lambda w, h: POSTER_WIDTH / w)
+    with image:
+        scale = min(1.0, POSTER_WIDTH / width)
+        size = (max(1, round(width * scale)), max(1, round(height * scale)))
+        return [Rendition(size[0], size[1], _encode(_resized(image, size)))]
 
 
 def render_avatar(data: bytes) -> list[Rendition]:

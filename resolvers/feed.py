@@ -1,4 +1,4 @@
-"""The home feed and Explore.
+"""The home feed, Explore and the reels stream: the ranked lists.
 
 The home feed's candidates come from the viewer's precomputed feed in Redis plus, at read
 time, the recent posts of the large accounts the viewer follows. A feed that does not exist
@@ -6,9 +6,11 @@ time, the recent posts of the large accounts the viewer follows. A feed that doe
 missing, which serves its page from the same query. Whatever Redis holds, only posts of
 accounts the viewer follows (or the viewer's own) that still exist and that the viewer may
 see are shown. Explore's candidates are recent popular posts and posts liked lately by the
-accounts the viewer follows, both read from MongoDB.
+accounts the viewer follows, both read from MongoDB. Neither shows reels; the reels
+stream's candidates are the newest READY reels of the followed accounts and of everyone
+(resolvers/reel.py), of which the visibility policy keeps what the viewer may see.
 
-A ranked list (the RANKED feed, Explore) pages through a window of the ranker's order kept
+A ranked list (the RANKED feed, Explore, reels) pages through a window of the ranker's order kept
 in Redis. When ranking is unavailable (Redis or the ranker fails) the same list is served
 newest first instead, and its cursors keep paging across the switch: a ranked cursor also
 carries the oldest post ranked up to it, where the newest-first list goes on (no post of
@@ -41,6 +43,7 @@ from resolvers.pagination import (
 )
 from resolvers.post import prefetch_cards, visible_posts
 from resolvers.ranking import log_impressions, rank_posts
+from resolvers.reel import REELS_PAGE_SIZE, reel_candidates, shown_in_stream
 from resolvers.viewer import require_viewer
 from storage.feed import FEED_MAX_ITEMS
 from storage.follow import FollowState
@@ -98,6 +101,14 @@ async def explore(context: Context, first: int | None, after: str | None) -> Pag
     viewer = require_viewer(context)
     return await _ranked_list(
         context, viewer, Surface.EXPLORE, page_size(first, EXPLORE_PAGE_SIZE), after
+    )
+
+
+async def reels(context: Context, first: int | None, after: str | None) -> Page[PostRecord]:
+    """READY reels of others that the viewer may see, ranked for the reels surface."""
+    viewer = require_viewer(context)
+    return await _ranked_list(
+        context, viewer, Surface.REELS, page_size(first, REELS_PAGE_SIZE), after
     )
 
 
@@ -189,6 +200,8 @@ async def _rank(context: Context, viewer: UserRecord, surface: Surface) -> list[
 async def _window_candidates(context: Context, viewer: UserRecord, surface: Surface) -> list[int]:
     if surface is Surface.FEED:
         return await _feed_ids(context, viewer, None, RANK_WINDOW)
+    if surface is Surface.REELS:
+        return await _reel_ids(context, viewer)
     return await _explore_ids(context, viewer)
 
 
@@ -217,7 +230,8 @@ async def _newest_first(context: Context, viewer: UserRecord, surface: Surface) 
             return await _feed_ids(context, viewer, before_id, limit)
 
         return from_feed
-    candidates = sorted(await _explore_ids(context, viewer), reverse=True)
+    ids = await (_reel_ids if surface is Surface.REELS else _explore_ids)(context, viewer)
+    candidates = sorted(ids, reverse=True)
 
     async def from_candidates(before_id: int | None, limit: int) -> list[int]:
         older = [post_id for post_id in candidates if before_id is None or post_id < before_id]
@@ -328,6 +342,12 @@ async def _explore_ids(context: Context, viewer: UserRecord) -> list[int]:
     return list(dict.fromkeys([post.id for post in popular] + liked_by_followees))
 
 
+async def _reel_ids(context: Context, viewer: UserRecord) -> list[int]:
+    stores = context.services.stores
+    followees = await stores.follows.followee_ids(viewer.id, limit=FOLLOWING_LIMIT)
+    return await reel_candidates(context, followees)
+
+
 async def _showable(
     context: Context, viewer: UserRecord, ids: list[int], surface: Surface
 ) -> list[PostRecord]:
@@ -335,12 +355,16 @@ async def _showable(
 
     The feed shows the viewer's own posts and those of accounts the viewer follows; Explore
     shows accounts the viewer does not follow, never the viewer's own, and no post the
-    viewer already liked. Both hide blocked and private accounts by the visibility policy,
+    viewer already liked; neither shows reels, whose stream shows READY reels of others. All
+    hide blocked and private accounts by the visibility policy,
     as everywhere; and since a private account's posts are visible only to its followers,
     whom Explore leaves out, Explore shows public accounts only without a check of its own.
     """
     loaded = await context.loaders.post_by_id.load_many(ids)
     posts = await visible_posts(context, [post for post in loaded if post is not None])
+    if surface is Surface.REELS:
+        return shown_in_stream(viewer, posts)
+    posts = [post for post in posts if not post.is_reel]  # reels have a stream of their own
     authors = [post.author_id for post in posts]
     states = await context.loaders.follow_state_by_user_id.load_many(authors)
     follows = {

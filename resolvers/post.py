@@ -11,7 +11,7 @@ from media.image import render_post_image
 from resolvers import fanout, notification
 from resolvers.context import Context
 from resolvers.errors import DeleteResult, ErrorCode, FieldError
-from resolvers.ids import node_argument, retry_key_error
+from resolvers.ids import node_argument, parse_global_id, retry_key_error
 from resolvers.media import MediaWriter, rendered_uploads, rendition_keys
 from resolvers.pagination import (
     DEFAULT_PAGE_SIZE,
@@ -82,8 +82,18 @@ async def prefetch_cards(context: Context, posts: list[PostRecord]) -> None:
 async def resolve_post_argument(
     context: Context, raw_id: str, field_name: str
 ) -> PostRecord | FieldError:
-    """The post a mutation argument names, if the viewer may see it."""
+    """The post a mutation argument names, if the viewer may see it: a Post's id, or a
+    Reel's (a reel is a post with a video, liked and commented on as posts are)."""
+    parsed = parse_global_id(raw_id)
+    if parsed is not None and parsed[0] == "Reel":
+        return await node_argument(context, raw_id, "Reel", field_name, visible_reel)
     return await node_argument(context, raw_id, "Post", field_name, visible_post)
+
+
+async def visible_reel(context: Context, reel_id: int) -> PostRecord | None:
+    """The reel, if it exists and the viewer may see it (READY, or the viewer's own)."""
+    post = await context.loaders.post_by_id.load(reel_id)
+    return post if post is not None and post.is_reel else None
 
 
 def _input_errors(
@@ -127,7 +137,7 @@ async def create_post(
     rendered = await rendered_uploads(context, uploads, render_post_image, "uploadIds")
     if isinstance(rendered, FieldError):
         return PostResult(errors=[rendered])
-    mention_ids = tuple(await _mentioned_user_ids(context, parse_mentions(caption)))
+    mention_ids = tuple(await mentioned_user_ids(context, parse_mentions(caption)))
     post_id = context.services.ids.next_id()
     claim_key = f"post:{post_id}"
     upload_record_ids = [record.id for record in uploads]
@@ -184,8 +194,9 @@ async def delete_post(context: Context, raw_post_id: str) -> DeleteResult:
     stores = context.services.stores
     deleted = await stores.posts.delete(post.id)
     if deleted is not None:  # only the call whose delete happened adjusts the counters
-        await stores.users.increment_counts(viewer.id, post=-1)
-        await stores.hashtags.increment(deleted.hashtags, -1)
+        if not deleted.is_reel:  # reels are not counted among posts nor on hashtags
+            await stores.users.increment_counts(viewer.id, post=-1)
+            await stores.hashtags.increment(deleted.hashtags, -1)
         await asyncio.gather(
             stores.likes.delete_for_post(post.id), stores.comments.delete_for_post(post.id)
         )
@@ -247,7 +258,7 @@ async def post_mentions(context: Context, post: PostRecord) -> list[UserRecord]:
     return [user for user in users if user is not None]
 
 
-async def _mentioned_user_ids(context: Context, usernames: tuple[str, ...]) -> list[int]:
+async def mentioned_user_ids(context: Context, usernames: tuple[str, ...]) -> list[int]:
     ids = await context.services.stores.users.find_ids_by_usernames(usernames)
     users = await context.loaders.user_by_id.load_many(ids)
     return [user.id for user in users if user is not None]

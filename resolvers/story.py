@@ -1,10 +1,12 @@
-"""Stories: a photo shown for 24 hours to those who may see its author's content, the tray
-of accounts with live stories, who has seen what, and who saw a story (for its author).
+"""Stories: a photo or a video shown for 24 hours to those who may see its author's content,
+the tray of accounts with live stories, who has seen what, and who saw a story (for its
+author).
 
-Stories take photos only for now: a video story needs the video pipeline (probing and
-transcoding in a job), which is not built yet, so a video upload given to `createStory` is
-refused with a payload error naming `uploadId`. A story's media is a `MediaRecord`, whose
-`type` will say VIDEO once it is.
+A video story (an MP4 of up to MAX_STORY_SECONDS) is probed in the request and transcoded
+by the video job, as a reel is (resolvers/video.py, jobs/video.py): it exists at once as
+PROCESSING, which only its author sees (its media's `url` is the poster until then), and
+joins the tray of others once READY; a FAILED one stays visible to its author alone, with
+the reason. Its 24 hours count from its creation.
 
 The tray reads, per viewer, the set of followed authors with a live story that fan-out keeps
 up to date on write (storage/story.py), plus the large accounts the viewer follows (never
@@ -24,12 +26,13 @@ from redis.exceptions import RedisError
 
 from media.accepted import IMAGE_CONTENT_TYPES, VIDEO_CONTENT_TYPES
 from media.image import render_post_image
-from resolvers import fanout
+from media.video import MAX_STORY_SECONDS
+from resolvers import fanout, video
 from resolvers.context import Context
 from resolvers.errors import ErrorCode, FieldError, Forbidden
 from resolvers.feed import FOLLOWING_LIMIT, _followed_large_accounts
 from resolvers.ids import node_argument
-from resolvers.media import MediaWriter, rendered_uploads
+from resolvers.media import MediaWriter, RenderedImage, rendered_uploads
 from resolvers.pagination import (
     DEFAULT_PAGE_SIZE,
     Page,
@@ -49,6 +52,7 @@ from storage.story import (
     StoryView,
 )
 from storage.user import UserRecord
+from storage.video import VideoOwner, VideoState
 
 logger = logging.getLogger(__name__)
 
@@ -82,18 +86,8 @@ async def create_story(context: Context, raw_upload_id: str) -> StoryResult:
     uploads = await unused_uploads(context, [raw_upload_id], "uploadId")
     if isinstance(uploads, FieldError):
         return StoryResult(errors=[uploads])
-    if uploads[0].content_type in VIDEO_CONTENT_TYPES:
-        return StoryResult(
-            errors=[
-                FieldError(
-                    ErrorCode.INVALID,
-                    "uploadId",
-                    "Video stories are not supported yet (they come with video processing): "
-                    "upload a photo.",
-                )
-            ]
-        )
-    if uploads[0].content_type not in IMAGE_CONTENT_TYPES:
+    is_video = uploads[0].content_type in VIDEO_CONTENT_TYPES
+    if not is_video and uploads[0].content_type not in IMAGE_CONTENT_TYPES:
         return StoryResult(
             errors=[FieldError(ErrorCode.INVALID, "uploadId", "The upload is not an image.")]
         )
@@ -108,7 +102,15 @@ async def create_story(context: Context, raw_upload_id: str) -> StoryResult:
                 )
             ]
         )
-    rendered = await rendered_uploads(context, uploads, render_post_image, "uploadId")
+    checked: video.CheckedVideo | None = None
+    rendered: list[RenderedImage] | FieldError
+    if is_video:
+        found = await video.checked_video(context, uploads[0], MAX_STORY_SECONDS, "uploadId")
+        if isinstance(found, FieldError):
+            return StoryResult(errors=[found])
+        checked, rendered = found, [found.poster]
+    else:
+        rendered = await rendered_uploads(context, uploads, render_post_image, "uploadId")
     if isinstance(rendered, FieldError):
         return StoryResult(errors=[rendered])
     story_id = services.ids.next_id()
@@ -122,6 +124,10 @@ async def create_story(context: Context, raw_upload_id: str) -> StoryResult:
     writer = MediaWriter(context)
     try:
         [media] = await writer.store(rendered)
+        processing: VideoState | None = None
+        if checked is not None:  # the stored image is the video's poster
+            media = video.processing_media(context, checked, media)
+            processing = video.processing_state(uploads[0], checked)
         created_at = whole_milliseconds(now)
         story = StoryRecord(
             id=story_id,
@@ -130,6 +136,7 @@ async def create_story(context: Context, raw_upload_id: str) -> StoryResult:
             created_at=created_at,
             expires_at=created_at + STORY_LIFETIME,
             viewer_count=0,
+            video=processing,
         )
         await stores.stories.insert(story)
     except BaseException:
@@ -137,6 +144,8 @@ async def create_story(context: Context, raw_upload_id: str) -> StoryResult:
         await writer.take_back()
         raise
     await writer.confirm()
+    if processing is not None:
+        await video.enqueue(services, VideoOwner.STORY, story.id, processing.source_key)
     await fanout.enqueue(services, FanoutOp.STORY_PUSH, story.id, viewer.id)
     return StoryResult(story=story)
 

@@ -30,6 +30,7 @@ from schema.types.comment import Comment
 from schema.types.message import Message, Thread
 from schema.types.notification import Notification
 from schema.types.post import Post
+from schema.types.reel import Reel
 from schema.types.story import Story
 from schema.types.user import User
 
@@ -127,7 +128,7 @@ def build_schema(
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
-        types=[User, Post, Comment, Thread, Message, Notification, Story],
+        types=[User, Post, Comment, Thread, Message, Notification, Story, Reel],
         extensions=_extensions(
             mask_errors=mask_errors, introspection=introspection, suggestions=suggestions
         ),

@@ -77,6 +77,7 @@ MAX_UPLOAD_FORM_FIELDS = 16
 FIELD_WEIGHTS: Mapping[tuple[str, str], int] = {
     ("Query", "feed"): 10,  # a ranker call over a window of 200 candidates
     ("Query", "explore"): 20,  # candidates from several lists, then a ranker call
+    ("Query", "reels"): 20,  # the same: the followed accounts' reels, everyone's, a ranker call
     ("Query", "searchUsers"): 5,  # a prefix scan
     # A read of up to 100 unread notifications and of their visibility, for one number.
     ("Query", "unreadNotificationCount"): 5,
@@ -86,6 +87,7 @@ FIELD_WEIGHTS: Mapping[tuple[str, str], int] = {
 LIST_SIZES: Mapping[tuple[str, str], int] = {
     ("Post", "media"): MAX_MEDIA_PER_POST,
     ("Post", "mentions"): MAX_MENTIONS,
+    ("Reel", "mentions"): MAX_MENTIONS,
     ("Upload", "fields"): MAX_UPLOAD_FORM_FIELDS,
     ("Thread", "participants"): MAX_THREAD_PARTICIPANTS,
     ("Notification", "actors"): SHOWN_ACTORS,

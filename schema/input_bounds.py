@@ -69,7 +69,7 @@ STRING_BOUNDS: Mapping[str, int] = {
             f"{connection}.after"
             for connection in "Query.feed Query.explore Query.followRequests Hashtag.posts "
             "Post.comments Comment.replies User.followers User.following User.posts "
-            "Query.threads Query.notifications Story.viewers".split()
+            "Query.threads Query.notifications Story.viewers Query.reels Reel.comments".split()
         ),
         CURSOR_BOUND,
     ),
@@ -83,6 +83,8 @@ STRING_BOUNDS: Mapping[str, int] = {
     "CreateUploadInput.contentType": CONTENT_TYPE_BOUND,
     "CreatePostInput.caption": PAYLOAD_ERROR_ROOM * post.MAX_CAPTION_LENGTH,
     "CreatePostInput.clientMutationId": PAYLOAD_ERROR_ROOM * ids.MAX_RETRY_KEY_LENGTH,
+    "CreateReelInput.caption": PAYLOAD_ERROR_ROOM * post.MAX_CAPTION_LENGTH,
+    "CreateReelInput.clientMutationId": PAYLOAD_ERROR_ROOM * ids.MAX_RETRY_KEY_LENGTH,
     "AddCommentInput.text": PAYLOAD_ERROR_ROOM * comment.MAX_COMMENT_LENGTH,
     "SendMessageInput.text": PAYLOAD_ERROR_ROOM * message.MAX_MESSAGE_LENGTH,
     "SendMessageInput.clientId": PAYLOAD_ERROR_ROOM * ids.MAX_RETRY_KEY_LENGTH,

@@ -13,6 +13,7 @@ from resolvers import (
     message,
     notification,
     post,
+    reel,
     story,
     upload,
 )
@@ -23,6 +24,7 @@ from schema.types.common import DeletePayload, Info, OkPayload, UserError
 from schema.types.follow import FollowPayload
 from schema.types.message import SendMessageInput, SendMessagePayload, ThreadPayload
 from schema.types.post import CreatePostInput, PostPayload
+from schema.types.reel import CreateReelInput, RecordReelViewPayload, ReelPayload
 from schema.types.story import CreateStoryInput, StoryPayload
 from schema.types.upload import CreateUploadInput, CreateUploadPayload
 from schema.types.user import UpdateProfileInput, User, UserPayload
@@ -152,7 +154,31 @@ class Mutation:
     async def mark_notifications_read(self, info: Info) -> OkPayload:
         return OkPayload.from_result(await notification.mark_read(info.context))
 
-    @strawberry.mutation(description="Share a photo as a story for 24 hours.")
+    @strawberry.mutation(
+        description="Share an MP4 (up to 90 s) as a reel: it is PROCESSING at once, READY "
+        "(or FAILED, with the reason) once transcoded."
+    )
+    async def create_reel(self, info: Info, input: CreateReelInput) -> ReelPayload:
+        return ReelPayload.from_result(
+            await reel.create_reel(
+                info.context, input.upload_id, input.caption, input.client_mutation_id
+            )
+        )
+
+    @strawberry.mutation(
+        description="Record that the viewer watched a reel for `watchedSeconds` (capped at "
+        "its duration): each viewer counts once in viewCount, every watch is logged."
+    )
+    async def record_reel_view(
+        self, info: Info, reel_id: strawberry.ID, watched_seconds: float
+    ) -> RecordReelViewPayload:
+        return RecordReelViewPayload.from_result(
+            await reel.record_reel_view(info.context, reel_id, watched_seconds)
+        )
+
+    @strawberry.mutation(
+        description="Share a photo or an MP4 (up to 60 s) as a story for 24 hours."
+    )
     async def create_story(self, info: Info, input: CreateStoryInput) -> StoryPayload:
         return StoryPayload.from_result(await story.create_story(info.context, input.upload_id))
 

@@ -10,6 +10,7 @@ from resolvers import follow as follow_resolvers
 from resolvers import message as message_resolvers
 from resolvers import notification as notification_resolvers
 from resolvers import post as post_resolvers
+from resolvers import reel as reel_resolvers
 from resolvers import story as story_resolvers
 from resolvers import user as user_resolvers
 from resolvers.errors import BadUserInput
@@ -22,6 +23,7 @@ from schema.types.hashtag import Hashtag
 from schema.types.message import Message, Thread
 from schema.types.notification import Notification
 from schema.types.post import Post
+from schema.types.reel import Reel
 from schema.types.story import Story, StoryTrayEntry
 from schema.types.user import User
 
@@ -55,6 +57,8 @@ class Query:
         if type_name == "Notification":
             notification = await notification_resolvers.visible_notification(context, record_id)
             return Notification.wrap_optional(notification)
+        if type_name == "Reel":
+            return Reel.wrap_optional(await post_resolvers.visible_reel(context, record_id))
         if type_name == "Story":
             return Story.wrap_optional(await story_resolvers.visible_story(context, record_id))
         return None
@@ -98,6 +102,19 @@ class Query:
     ) -> Connection[Post]:
         page = await feed_resolvers.explore(info.context, first, after)
         return to_connection(page, Post.wrap)
+
+    @strawberry.field(
+        description="A ranked stream of READY reels from everyone the viewer may see "
+        "(followed accounts and public ones), the viewer's own left out."
+    )
+    async def reels(
+        self,
+        info: Info,
+        first: int | None = reel_resolvers.REELS_PAGE_SIZE,
+        after: str | None = None,
+    ) -> Connection[Reel]:
+        page = await feed_resolvers.reels(info.context, first, after)
+        return to_connection(page, Reel.wrap)
 
     @strawberry.field(description="A hashtag (without '#', any case); null when never used.")
     async def hashtag(self, info: Info, name: str) -> Hashtag | None:

@@ -1,4 +1,5 @@
-"""Background jobs (fan-out, and notifications: `storage/notification.py`): a Redis Stream
+"""Background jobs (fan-out, notifications: `storage/notification.py`, and video processing:
+`storage/video.py`): a Redis Stream
 read by a consumer group, with a MongoDB outbox for the jobs that could not reach Redis, and
 a dead-letter stream for the jobs that cannot be done. An entry's `kind` field says which
 job it is; an entry without one is a fan-out job, as every entry was before notifications.
@@ -24,6 +25,8 @@ from storage.mongo import Collection
 from storage.notification import JOB_KIND as NOTIFICATION_JOB_KIND
 from storage.notification import NotificationJob
 from storage.redis import Redis
+from storage.video import JOB_KIND as VIDEO_JOB_KIND
+from storage.video import VideoJob
 
 logger = logging.getLogger(__name__)
 
@@ -77,7 +80,7 @@ class FanoutJob:
             raise MalformedJob(f"not a fan-out job: {fields!r} ({error!r})") from error
 
 
-Job = FanoutJob | NotificationJob
+Job = FanoutJob | NotificationJob | VideoJob
 
 
 def job_of(fields: dict[bytes, bytes]) -> Job:
@@ -90,6 +93,11 @@ def job_of(fields: dict[bytes, bytes]) -> Job:
             return NotificationJob.from_fields(fields)
         except (KeyError, ValueError, UnicodeDecodeError) as error:
             raise MalformedJob(f"not a notification job: {fields!r} ({error!r})") from error
+    if kind == VIDEO_JOB_KIND.encode():
+        try:
+            return VideoJob.from_fields(fields)
+        except (KeyError, ValueError, UnicodeDecodeError) as error:
+            raise MalformedJob(f"not a video job: {fields!r} ({error!r})") from error
     raise MalformedJob(f"no job of kind {kind!r}: {fields!r}")
 
 

@@ -41,6 +41,9 @@ class InteractionKind(StrEnum):
     # from a post (the query carries no such context), so no post id is recorded.
     PROFILE_OPEN = "profile_open"
     MESSAGE = "message"  # a direct message to the author (one per other participant)
+    # A reel watched, for `watched_seconds` (capped at its duration): every watch, not only
+    # the first, which is what the reels head learns "watched to the end" from.
+    REEL_WATCH = "reel_watch"
 
 
 AFFINITY_KINDS = {
@@ -61,6 +64,8 @@ class Interaction:
     surface: str | None = None  # impressions: storage.ranked_window.Surface's value
     position: int | None = None  # impressions: 0-based, in the list the surface served
     hashtags: tuple[str, ...] = ()
+    watched_seconds: float | None = None  # reel watches
+    duration_seconds: float | None = None  # reel watches: the reel's, to tell a full watch
 
     def document(self) -> Document:
         document: Document = {
@@ -69,7 +74,7 @@ class Interaction:
             "author_id": self.author_id,
             "at": self.at,
         }
-        for name in ("post_id", "surface", "position"):
+        for name in ("post_id", "surface", "position", "watched_seconds", "duration_seconds"):
             value = getattr(self, name)
             if value is not None:
                 document[name] = value

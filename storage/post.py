@@ -1,4 +1,10 @@
-"""The `posts` collection, with denormalised like and comment counters updated by `$inc`."""
+"""The `posts` collection, with denormalised like and comment counters updated by `$inc`.
+
+A reel is a post with a `video` (its processing state, storage/video.py) and a view counter:
+see resolvers/reel.py for why. The lists of photo posts (an author's grid, a hashtag, the
+feed's rebuilds, Explore's popular posts) leave reels out (NOT_REEL); the reels stream reads
+READY reels only (`ready_reel_ids`).
+"""
 
 from __future__ import annotations
 
@@ -11,10 +17,12 @@ from pymongo.errors import DuplicateKeyError
 
 from storage.cache import Cache
 from storage.mongo import Collection, Document
+from storage.video import VideoState, VideoStatus, video_document, video_state
 
 # Top-level comments kept on the post for previews (the feed shows two), so a page of posts
 # needs no query per post for them; one more than shown tells whether there are more.
 PREVIEW_COMMENTS = 4
+NOT_REEL: Document = {"video": {"$exists": False}}  # what lists of photo posts read
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,10 +35,12 @@ class RenditionRecord:
 @dataclass(frozen=True, slots=True)
 class MediaRecord:
     id: int
-    type: str  # "IMAGE" (videos come with reels)
+    type: str  # "IMAGE" or "VIDEO"
     width: int
     height: int
-    renditions: tuple[RenditionRecord, ...]  # widest first
+    # Widest first. A VIDEO has its one rendition once it is READY, none before.
+    renditions: tuple[RenditionRecord, ...]
+    poster_key: str | None = None  # a VIDEO's poster frame (a JPEG)
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +63,12 @@ class PostRecord:
     comment_count: int
     preview_comments: tuple[CommentRef, ...]  # the oldest top-level comments, oldest first
     created_at: datetime
+    video: VideoState | None = None  # a reel's: only reels have one
+    view_count: int = 0  # a reel's distinct viewers (its author excepted)
+
+    @property
+    def is_reel(self) -> bool:
+        return self.video is not None
 
 
 class ClientMutationIdReused(Exception):
@@ -60,7 +76,7 @@ class ClientMutationIdReused(Exception):
 
 
 def media_document(media: MediaRecord) -> Document:
-    return {
+    document: Document = {
         "id": media.id,
         "type": media.type,
         "width": media.width,
@@ -69,6 +85,9 @@ def media_document(media: MediaRecord) -> Document:
             {"width": r.width, "height": r.height, "key": r.key} for r in media.renditions
         ],
     }
+    if media.poster_key is not None:
+        document["poster_key"] = media.poster_key
+    return document
 
 
 def media_record(document: Document) -> MediaRecord:
@@ -80,6 +99,7 @@ def media_record(document: Document) -> MediaRecord:
         renditions=tuple(
             RenditionRecord(r["width"], r["height"], r["key"]) for r in document["renditions"]
         ),
+        poster_key=document.get("poster_key"),
     )
 
 
@@ -98,6 +118,8 @@ def _record(document: Document) -> PostRecord:
             for ref in sorted(document["preview_comments"], key=lambda ref: ref["id"])
         ),
         created_at=document["created_at"],
+        video=video_state(document.get("video")),
+        view_count=document.get("view_count", 0),
     )
 
 
@@ -114,6 +136,12 @@ class PostStore:
                 IndexModel([("like_count", DESCENDING), ("_id", DESCENDING)]),
                 # "<author id>:<clientMutationId>", only on posts made with one.
                 IndexModel([("client_key", ASCENDING)], unique=True, sparse=True),
+                # The reels stream: READY reels newest first, everyone's or some authors'.
+                IndexModel([("video.status", ASCENDING), ("_id", DESCENDING)], sparse=True),
+                IndexModel(
+                    [("video.status", ASCENDING), ("author_id", ASCENDING), ("_id", DESCENDING)],
+                    sparse=True,
+                ),
             ]
         )
 
@@ -130,6 +158,9 @@ class PostStore:
             "preview_comments": [],
             "created_at": post.created_at,
         }
+        if post.video is not None:
+            document["video"] = video_document(post.video)
+            document["view_count"] = 0
         if client_mutation_id is not None:
             document["client_key"] = f"{post.author_id}:{client_mutation_id}"
         try:
@@ -159,12 +190,12 @@ class PostStore:
     async def page_by_author(
         self, author_id: int, *, before_id: int | None, limit: int
     ) -> list[PostRecord]:
-        return await self._page({"author_id": author_id}, before_id, limit)
+        return await self._page({"author_id": author_id, **NOT_REEL}, before_id, limit)
 
     async def page_by_hashtag(
         self, hashtag: str, *, before_id: int | None, limit: int
     ) -> list[PostRecord]:
-        return await self._page({"hashtags": hashtag}, before_id, limit)
+        return await self._page({"hashtags": hashtag, **NOT_REEL}, before_id, limit)
 
     async def _page(self, query: Document, before_id: int | None, limit: int) -> list[PostRecord]:
         """Newest first, older than `before_id`. (Pages do not fill the cache: rewriting a
@@ -180,7 +211,7 @@ class PostStore:
         """Ids of the newest posts of any of `author_ids` (feed rebuilds read only ids)."""
         if not author_ids:
             return []
-        query: Document = {"author_id": {"$in": author_ids}}
+        query: Document = {"author_id": {"$in": author_ids}, **NOT_REEL}
         if before_id is not None:
             query["_id"] = {"$lt": before_id}
         cursor = self._posts.find(query, {"_id": 1}).sort("_id", DESCENDING).limit(limit)
@@ -189,11 +220,38 @@ class PostStore:
     async def most_liked_since(self, since_id: int, *, limit: int) -> list[PostRecord]:
         """Posts newer than `since_id`, most liked first: Explore's popular candidates."""
         cursor = (
-            self._posts.find({"_id": {"$gt": since_id}})
+            self._posts.find({"_id": {"$gt": since_id}, **NOT_REEL})
             .sort([("like_count", DESCENDING), ("_id", DESCENDING)])
             .limit(limit)
         )
         return [_record(document) async for document in cursor]
+
+    async def ready_reel_ids(self, *, author_ids: list[int] | None, limit: int) -> list[int]:
+        """Ids of the newest READY reels: everyone's (None), or those of `author_ids`."""
+        query: Document = {"video.status": VideoStatus.READY.value}
+        if author_ids is not None:
+            if not author_ids:
+                return []
+            query["author_id"] = {"$in": author_ids}
+        cursor = self._posts.find(query, {"_id": 1}).sort("_id", DESCENDING).limit(limit)
+        return [int(document["_id"]) async for document in cursor]
+
+    async def finish_video(
+        self, post_id: int, video: VideoState, media: tuple[MediaRecord, ...]
+    ) -> bool:
+        """Move the reel's video from PROCESSING to `video` (READY or FAILED) with `media`,
+        once: False when it was not PROCESSING (done already, or gone)."""
+        result = await self._posts.update_one(
+            {"_id": post_id, "video.status": VideoStatus.PROCESSING.value},
+            {
+                "$set": {
+                    "video": video_document(video),
+                    "media": [media_document(item) for item in media],
+                }
+            },
+        )
+        await self._cache.delete(post_id)
+        return bool(result.modified_count)
 
     async def increment_counts(self, post_id: int, **counts: int) -> PostRecord | None:
         """Atomically add to `<name>_count` fields (like=1, comment=-2); returns the post as

@@ -24,6 +24,7 @@ class Surface(StrEnum):
 
     FEED = "feed"
     EXPLORE = "explore"
+    REELS = "reels"  # ranking.weights.REELS: the reels surface's weights
 
 
 def ranked_window_key(user_id: int, surface: Surface, snapshot: int | None) -> str:

@@ -23,6 +23,7 @@ from storage.notification import NotificationStore
 from storage.post import PostRecord, PostStore
 from storage.ranked_window import RankedWindowStore
 from storage.redis import Redis
+from storage.reel import ReelViewStore
 from storage.session import SessionStore
 from storage.story import StoryStore, StoryTrayStore
 from storage.upload import UploadStore
@@ -53,6 +54,7 @@ class Stores:
     notifications: NotificationStore
     stories: StoryStore
     story_trays: StoryTrayStore
+    reel_views: ReelViewStore
 
     @classmethod
     def create(
@@ -92,6 +94,7 @@ class Stores:
             ),
             stories=StoryStore(database["stories"], database["story_views"]),
             story_trays=StoryTrayStore(redis),
+            reel_views=ReelViewStore(database["reel_views"]),
         )
 
     async def create_indexes(self) -> None:
@@ -110,5 +113,6 @@ class Stores:
             self.interactions,
             self.notifications,
             self.stories,
+            self.reel_views,
         ):
             await store.create_indexes()

@@ -24,6 +24,7 @@ from pymongo.errors import DuplicateKeyError
 from storage.mongo import Collection, Document
 from storage.post import MediaRecord, media_document, media_record
 from storage.redis import Redis
+from storage.video import VideoState, VideoStatus, video_document, video_state
 
 STORY_LIFETIME = timedelta(hours=24)  # as Instagram
 # Stories one author may have live at once. Instagram allows 100 a day; the tray returns
@@ -56,6 +57,7 @@ class StoryRecord:
     created_at: datetime
     expires_at: datetime
     viewer_count: int  # distinct accounts that marked it seen, the author excepted
+    video: VideoState | None = None  # a video story's processing: shown once READY
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +87,7 @@ def _record(document: Document) -> StoryRecord:
         created_at=document["created_at"],
         expires_at=document["expires_at"],
         viewer_count=document["viewer_count"],
+        video=video_state(document.get("video")),
     )
 
 
@@ -119,16 +122,26 @@ class StoryStore:
         )
 
     async def insert(self, story: StoryRecord) -> None:
-        await self._stories.insert_one(
-            {
-                "_id": story.id,
-                "author_id": story.author_id,
-                "media": media_document(story.media),
-                "created_at": story.created_at,
-                "expires_at": story.expires_at,
-                "viewer_count": 0,
-            }
+        document: Document = {
+            "_id": story.id,
+            "author_id": story.author_id,
+            "media": media_document(story.media),
+            "created_at": story.created_at,
+            "expires_at": story.expires_at,
+            "viewer_count": 0,
+        }
+        if story.video is not None:
+            document["video"] = video_document(story.video)
+        await self._stories.insert_one(document)
+
+    async def finish_video(self, story_id: int, video: VideoState, media: MediaRecord) -> bool:
+        """Move the story's video from PROCESSING to `video` with `media`, once: False when it
+        was not PROCESSING (done already, or expired and removed)."""
+        result = await self._stories.update_one(
+            {"_id": story_id, "video.status": VideoStatus.PROCESSING.value},
+            {"$set": {"video": video_document(video), "media": media_document(media)}},
         )
+        return bool(result.modified_count)
 
     async def delete(self, story_id: int) -> None:
         await self._stories.delete_one({"_id": story_id})

@@ -15,18 +15,25 @@ from schema.types.common import Connection, Info, Node, UserError, to_connection
 from schema.types.media import Media
 from schema.types.user import User
 from storage.story import StoryRecord
+from storage.video import VideoStatus
 
 
 @strawberry.type(
     name="Story",
-    description="A photo shown for 24 hours to those who may see its author's content; "
+    description="A photo or a video shown for 24 hours to those who may see its author's content; "
     "gone from every read (null through `node`) from the second it expires.",
 )
 class Story(Node):
     record: strawberry.Private[StoryRecord]
     created_at: datetime
     expires_at: datetime
-    media: Media = strawberry.field(description="A photo for now; videos come later.")
+    media: Media = strawberry.field(description="A photo, or a video (type VIDEO).")
+    status: VideoStatus = strawberry.field(
+        description="A video story's processing (others see it once READY); READY for a photo."
+    )
+    failure_reason: str | None = strawberry.field(
+        description="Why a video story's processing FAILED (seen by its author only)."
+    )
 
     @strawberry.field(description="Whether the viewer has seen it (always, for its author).")
     @eager
@@ -56,6 +63,8 @@ class Story(Node):
             created_at=record.created_at,
             expires_at=record.expires_at,
             media=Media.wrap(record.media),
+            status=VideoStatus.READY if record.video is None else record.video.status,
+            failure_reason=None if record.video is None else record.video.failure,
         )
 
     @classmethod
@@ -92,4 +101,6 @@ class StoryPayload:
 
 @strawberry.input
 class CreateStoryInput:
-    upload_id: strawberry.ID = strawberry.field(description="A photo upload (videos later).")
+    upload_id: strawberry.ID = strawberry.field(
+        description="A photo upload, or an MP4 of up to 60 s."
+    )

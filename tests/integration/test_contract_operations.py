@@ -8,11 +8,13 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Any
 
+import httpx
 import pytest
 
 from tests.client import TEST_PASSWORD, Account, GraphQLClient
 from tests.contract import operation_source, served_operation_names
 from tests.media import jpeg
+from tests.reels import CLIP, ready_reel, until_processed
 from tests.ws import ATTEMPTS, first_pushed, next_data, socket, subscribe
 
 
@@ -475,6 +477,81 @@ async def story_viewers(graphql: GraphQLClient) -> None:
     assert {error["extensions"]["code"] for error in body["errors"]} == {"FORBIDDEN"}
 
 
+async def media_bytes(url: str) -> bytes:
+    async with httpx.AsyncClient() as client:
+        response = await client.get(url)
+    assert response.status_code == 200, url
+    return response.content
+
+
+async def create_reel(graphql: GraphQLClient) -> None:
+    author, fan = await graphql.sign_up(), await graphql.sign_up()
+    upload = await graphql.upload(author, CLIP, "video/mp4")
+    caption = f"first reel #Demo @{fan.username}"
+    key = str(uuid.uuid4())
+    payload = await run(
+        graphql, "CreateReel", author.token, uploadId=upload, caption=caption, clientMutationId=key
+    )
+    assert payload["errors"] == [], payload["errors"]
+    reel = payload["reel"]
+    # It exists at once, its video null until the job has transcoded it.
+    assert (reel["caption"], reel["video"], reel["author"]["id"]) == (caption, None, author.id)
+    # A retry with the same clientMutationId returns the same reel, even with another upload.
+    again = await run(
+        graphql, "CreateReel", author.token, uploadId=await graphql.upload(author, CLIP, "video/mp4"),
+        caption=caption, clientMutationId=key,
+    )  # fmt: skip
+    assert again["reel"]["id"] == reel["id"]
+    ready = await until_processed(graphql, author, reel["id"])
+    video = ready["video"]
+    assert ready["status"] == "READY"
+    assert (video["width"], video["height"]) == (320, 240)
+    assert abs(video["durationSeconds"] - 1.0) < 0.1
+    assert (await media_bytes(video["url"]))[4:8] == b"ftyp"
+    hashtags = await graphql.data(
+        "query ($id: ID!) { node(id: $id) { ... on Reel { hashtags mentions { id } } } }",
+        {"id": reel["id"]},
+    )
+    assert hashtags["node"] == {"hashtags": ["demo"], "mentions": [{"id": fan.id}]}
+
+
+async def reels(graphql: GraphQLClient) -> None:
+    author, viewer = await graphql.sign_up(), await graphql.sign_up()
+    made = [(await ready_reel(graphql, author, caption=f"reel {n}"))["id"] for n in range(3)]
+    seen: list[str] = []
+    after = None
+    for _ in range(3):  # a page at a time: the cursors go on where the last page ended
+        page = await run(graphql, "Reels", viewer.token, first=1, after=after)
+        seen += [edge["node"]["id"] for edge in page["edges"] if edge["node"]["id"] in made]
+        after = page["pageInfo"]["endCursor"]
+    first = (await run(graphql, "Reels", viewer.token, first=100))["edges"]
+    shown = [edge["node"] for edge in first if edge["node"]["id"] in made]
+    assert sorted(node["id"] for node in shown) == sorted(made)
+    node = shown[0]
+    assert node["video"]["url"].startswith("http") and node["author"]["id"] == author.id
+    assert (node["likeCount"], node["commentCount"], node["viewCount"]) == (0, 0, 0)
+    assert node["viewerHasLiked"] is False
+    # The viewer's own reels are not in their stream.
+    own = (await run(graphql, "Reels", author.token, first=100))["edges"]
+    assert not {edge["node"]["id"] for edge in own} & set(made)
+
+
+async def record_reel_view(graphql: GraphQLClient) -> None:
+    author, viewer = await graphql.sign_up(), await graphql.sign_up()
+    reel = await ready_reel(graphql, author)
+    for seconds in (0.5, 30.0):  # a second watch is logged, not counted again
+        payload = await run(
+            graphql, "RecordReelView", viewer.token, reelId=reel["id"], watchedSeconds=seconds
+        )
+        assert payload == {"ok": True, "errors": []}
+    assert (await until_processed(graphql, author, reel["id"]))["viewCount"] == 1
+    refused = await run(
+        graphql, "RecordReelView", viewer.token, reelId=reel["id"], watchedSeconds=-1.0
+    )
+    assert refused["ok"] is False
+    assert [error["field"] for error in refused["errors"]] == ["watchedSeconds"]
+
+
 def base_url(graphql: GraphQLClient) -> str:
     return str(graphql.http.base_url).rstrip("/")
 
@@ -590,6 +667,9 @@ SCENARIOS: dict[str, Callable[[GraphQLClient], Awaitable[None]]] = {
     "StoryTray": story_tray,
     "MarkStorySeen": mark_story_seen,
     "StoryViewers": story_viewers,
+    "CreateReel": create_reel,
+    "Reels": reels,
+    "RecordReelView": record_reel_view,
     "PostLiked": post_liked,
     "CommentAdded": comment_added,
     "MessageReceived": message_received,

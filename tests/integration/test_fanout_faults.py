@@ -71,7 +71,14 @@ def with_queue(services: Services, runtime: Runtime, feeds: FeedStore | None = N
 
 
 def job_services(services: Services) -> JobServices:
-    return JobServices(services.stores, services.fanout_max_followers, services.ids, services.bus)
+    return JobServices(
+        services.stores,
+        services.fanout_max_followers,
+        services.ids,
+        services.bus,
+        services.objects,
+        services.decode_slots,  # no video job here: the decode slots stand in
+    )
 
 
 @asynccontextmanager
