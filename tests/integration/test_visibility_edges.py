@@ -1,8 +1,9 @@
-"""Every field that leads to a user, post, comment or story hides what the viewer may not see.
+"""Every field that leads to a user, post, comment, story or reel hides what the viewer may not
+see.
 Subscriptions too: what they push is checked the same way, over a WebSocket.
 
 The fields are read from the schema itself: each field, on every type reachable from the
-root types, whose type is `User`, `Post`, `Comment` or `Story`, an interface or union one of them
+root types, whose type is `User`, `Post`, `Comment`, `Story` or `Reel`, an interface or union one of them
 implements, or a connection of them. Each has a case below: a request that reaches the
 field, run in two worlds, one where the hidden account blocked the viewer and one where it
 is private and the viewer does not follow it. The viewer's response must hold none of the
@@ -33,9 +34,10 @@ from schema import build_schema
 from tests.client import TEST_PASSWORD, Account, GraphQLClient
 from tests.media import jpeg
 from tests.notifications import until_notified
+from tests.reels import CLIP, until_processed
 from tests.ws import ATTEMPT_SECONDS, ATTEMPTS, receive, socket, subscribe
 
-RECORD_TYPES = {"User", "Post", "Comment", "Story"}
+RECORD_TYPES = {"User", "Post", "Comment", "Story", "Reel"}
 
 FOLLOW = "mutation ($id: ID!) { followUser(userId: $id) { state errors { code } } }"
 APPROVE = """mutation ($id: ID!) { respondToFollowRequest(userId: $id, approve: true) {
@@ -49,6 +51,9 @@ ADD_COMMENT = """mutation ($post: ID!, $text: String!, $replyTo: ID) {
 FEED = "{ feed { edges { node { id } } } }"
 CREATE_STORY = """mutation ($upload: ID!) { createStory(input: {uploadId: $upload}) {
   story { id } errors { code } } }"""
+CREATE_REEL = """mutation ($upload: ID!, $caption: String, $cmid: String) {
+  createReel(input: {uploadId: $upload, caption: $caption, clientMutationId: $cmid}) {
+    reel { id } errors { code } } }"""
 SEEN = "mutation ($id: ID!) { markStorySeen(storyId: $id) { errors { code } } }"
 SEND = """mutation ($to: [ID!]!, $text: String!, $client: String!) {
   sendMessage(input: {recipientIds: $to, text: $text, clientId: $client}) {
@@ -139,6 +144,11 @@ class World:
     story: str  # by `owner`
     # Account id -> that account's story, seen by `owner` where `owner` could see it.
     own_stories: dict[str, str]
+    reel: str  # by `owner`
+    commented_reel: str  # a reel with a hidden comment, or hidden itself
+    mentioning_reel: str  # a reel that mentions a hidden account, or is hidden itself
+    # Account id -> the clientMutationId of a reel of that account's mentioning `owner`.
+    reel_keys: dict[str, str]
     secrets: frozenset[str]  # the hidden records' ids and texts
 
 
@@ -186,17 +196,44 @@ class Case:
 POSTS = "posts { edges { node { id caption } } }"
 FOLLOWING_POSTS = f"following {{ edges {{ node {{ id {POSTS} }} }} }}"
 
+def _reel(field: str) -> Callable[[World, Account], dict[str, Any]]:
+    return lambda world, _: {"id": getattr(world, field)}
+
+
 CASES: dict[str, Case] = {
     "Query.node": Case(
-        """query ($id: ID!, $post: ID!, $comment: ID!, $story: ID!) {
+        """query ($id: ID!, $post: ID!, $comment: ID!, $story: ID!, $reel: ID!) {
           user: node(id: $id) { id } post: node(id: $post) { id } comment: node(id: $comment) { id }
-          story: node(id: $story) { id } }""",
+          story: node(id: $story) { id } reel: node(id: $reel) { id } }""",
         lambda world, _: {
             "id": world.owner.id,
             "post": world.post,
             "comment": world.comment,
             "story": world.story,
+            "reel": world.reel,
         },
+    ),
+    "Query.reels": Case(
+        "{ reels(first: 100) { edges { node { id caption author { id } } } } }", lambda *_: {}
+    ),
+    "Reel.author": Case(
+        "query ($id: ID!) { node(id: $id) { ... on Reel { id author { id } } } }", _reel("reel")
+    ),
+    "Reel.comments": Case(
+        "query ($id: ID!) { node(id: $id) { ... on Reel { id comments { edges { node { id text } } } } } }",
+        _reel("commented_reel"),
+    ),
+    "Reel.mentions": Case(
+        "query ($id: ID!) { node(id: $id) { ... on Reel { id caption mentions { id } } } }",
+        _reel("mentioning_reel"),
+    ),
+    # A retry of the viewer's own createReel: the reel it made mentions `owner`, which a
+    # block hides (a private account's profile hides from no one).
+    "ReelPayload.reel": Case(
+        """mutation ($key: String!) { createReel(input: {uploadId: "retry", clientMutationId: $key}) {
+          reel { id mentions { id } } } }""",
+        lambda world, me: {"key": world.reel_keys[me.id]},
+        control=_blocked_world_control,
     ),
     "StoryTrayEntry.user": Case(f"{{ storyTray {{ user {{ id {POSTS} }} }} }}", lambda *_: {}),
     "StoryTrayEntry.stories": Case("{ storyTray { stories { id } } }", lambda *_: {}),
@@ -321,7 +358,7 @@ CASES: dict[str, Case] = {
 }
 
 
-def test_every_field_leading_to_a_user_post_comment_or_story_has_a_case() -> None:
+def test_every_field_leading_to_a_user_post_comment_story_or_reel_has_a_case() -> None:
     fields = fields_leading_to_records(build_schema(mask_errors=False)._schema)
     cases = CASES.keys() | PUSHES.keys()
 
@@ -364,6 +401,16 @@ class Actions:
         assert data["createStory"]["errors"] == []
         story_id: str = data["createStory"]["story"]["id"]
         return story_id
+
+    async def reel(self, author: Account, caption: str, key: str | None = None) -> str:
+        """A READY reel: made, then waited for while the server's worker processes it."""
+        upload = await self.graphql.upload(author, CLIP, "video/mp4")
+        variables = {"upload": upload, "caption": caption, "cmid": key}
+        data = await self.graphql.data(CREATE_REEL, variables, token=author.token)
+        assert data["createReel"]["errors"] == []
+        reel_id: str = data["createReel"]["reel"]["id"]
+        assert (await until_processed(self.graphql, author, reel_id))["status"] == "READY"
+        return reel_id
 
     async def see(self, viewer: Account, story: str) -> None:
         data = await self.graphql.data(SEEN, {"id": story}, token=viewer.token)
@@ -414,6 +461,12 @@ async def blocked_world(graphql: GraphQLClient) -> World:
     own_stories = {account.id: await act.story(account) for account in (viewer, third)}
     for seen in own_stories.values():
         await act.see(owner, seen)
+    reel = await act.reel(owner, f"hidden-reel-{nonce}")
+    open_reel = await act.reel(third, f"visible-reel-{nonce} @{owner.username}")
+    reel_comment = await act.comment(owner, open_reel, f"hidden-reel-comment-{nonce}")
+    reel_keys = {account.id: f"reel-{nonce}-{account.id}"[:64] for account in (viewer, follower)}
+    for account in (viewer, follower):
+        await act.reel(account, f"@{owner.username}", reel_keys[account.id])
     await graphql.data(BLOCK, {"id": viewer.id}, token=owner.token)
     return World(
         scenario=Scenario.BLOCKED,
@@ -432,9 +485,13 @@ async def blocked_world(graphql: GraphQLClient) -> World:
         message_thread=message_thread,
         story=story,
         own_stories=own_stories,
+        reel=reel,
+        commented_reel=open_reel,
+        mentioning_reel=open_reel,
+        reel_keys=reel_keys,
         secrets=frozenset(
-            [owner.id, post, comment, hidden_reply, story]
-            + [f"hidden-{kind}-{nonce}" for kind in ("post", "comment", "reply")]
+            [owner.id, post, comment, hidden_reply, story, reel, reel_comment]
+            + [f"hidden-{kind}-{nonce}" for kind in ("post", "comment", "reply", "reel")]
         ),
     )
 
@@ -464,6 +521,11 @@ async def private_world(graphql: GraphQLClient) -> World:
     for fan in (insider, follower):
         await act.see(fan, story)
     own_stories = {viewer.id: await act.story(viewer)}
+    reel = await act.reel(owner, f"hidden-reel-{nonce} @{third.username}")
+    reel_comment = await act.comment(third, reel, f"hidden-reel-comment-{nonce}")
+    reel_keys = {account.id: f"reel-{nonce}-{account.id}"[:64] for account in (viewer, follower)}
+    for account in (viewer, follower):
+        await act.reel(account, f"@{owner.username}", reel_keys[account.id])
     return World(
         scenario=Scenario.PRIVATE,
         viewer=viewer,
@@ -481,9 +543,13 @@ async def private_world(graphql: GraphQLClient) -> World:
         message_thread=message_thread,
         story=story,
         own_stories=own_stories,
+        reel=reel,
+        commented_reel=reel,
+        mentioning_reel=reel,
+        reel_keys=reel_keys,
         secrets=frozenset(
-            [insider.id, post, comment, reply, story]
-            + [f"hidden-{kind}-{nonce}" for kind in ("post", "comment", "reply")]
+            [insider.id, post, comment, reply, story, reel, reel_comment]
+            + [f"hidden-{kind}-{nonce}" for kind in ("post", "comment", "reply", "reel")]
         ),
     )
 
