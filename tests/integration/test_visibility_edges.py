@@ -196,6 +196,7 @@ class Case:
 POSTS = "posts { edges { node { id caption } } }"
 FOLLOWING_POSTS = f"following {{ edges {{ node {{ id {POSTS} }} }} }}"
 
+
 def _reel(field: str) -> Callable[[World, Account], dict[str, Any]]:
     return lambda world, _: {"id": getattr(world, field)}
 
