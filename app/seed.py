@@ -5,7 +5,9 @@ The demo world is `ranking/simulation.py`'s, with a fixed seed so every run (and
 screenshot in the docs) shows the same data: users with hidden tastes (topics, favourite
 authors, activity, the hour they are online), a follow graph whose follower counts follow a
 power law (a few accounts followed by most people, most by a handful) and lean towards
-like-minded accounts, and a day of posts tagged with their topic. Each follower likes and
+like-minded accounts, a day of posts tagged with their topic, stories, and a few reels of
+short videos generated at seed time (their transcodes are the worker's, as any reel's, so
+they turn READY a moment after the server starts). Each follower likes and
 comments on a post with the simulator's true probability, through the same resolvers a
 client calls, so the likes, comments and the affinity counters they feed reflect the tastes,
 as the logs the model is trained on do (`pictograph train-ranker` simulates those directly,
@@ -22,6 +24,7 @@ from collections import Counter
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
+import av
 import numpy as np
 from PIL import Image, ImageDraw
 from rich.progress import Progress
@@ -34,6 +37,7 @@ from resolvers.context import Context, Services
 from resolvers.ids import to_global_id
 from resolvers.like import like_post
 from resolvers.post import create_post
+from resolvers.reel import create_reel
 from resolvers.story import create_story, mark_story_seen
 from resolvers.upload import create_upload
 from storage.follow import FollowState
@@ -53,6 +57,13 @@ MAX_STORIES_EACH = 3
 STORY_AGES = (timedelta(minutes=5), timedelta(hours=3), timedelta(hours=12),
               timedelta(hours=23, minutes=20), timedelta(hours=23, minutes=50))  # fmt: skip
 STORY_SEEN_SHARE = 0.5  # of the stories the demo login may see, those already seen
+# Reels: a few accounts after the demo login (hers are not in her own stream) each share a
+# short generated clip. Small and fast: a 2 s 360x640 clip encodes in ~0.1 s of CPU.
+REEL_USERS = 6
+DEMO_CLIP_SECONDS = 2.0
+DEMO_CLIP_SIZE = (360, 640)  # portrait, as phones record reels
+DEMO_CLIP_FPS = 24
+REEL_CAPTIONS = ("Tiny dance #motion", "Orbit #loop", "Sunset in two seconds #colours")
 
 FIRST_NAMES = (
     "ada alan grace linus margaret dennis barbara ken radia tim katherine john frances "
@@ -140,6 +151,7 @@ async def seed_services(services: Services, *, users: int) -> None:
             progress.advance(task)
         await seed_posts(services, user_ids, world, rng, progress)
         await seed_stories(services, user_ids, rng, progress)
+        await seed_reels(services, user_ids, rng, progress)
 
 
 async def seed_posts(
@@ -202,6 +214,64 @@ async def seed_stories(
     for story_id in story_ids:
         if rng.random() < STORY_SEEN_SHARE:
             await mark_story_seen(demo, story_id)  # refused, and harmless, where hidden
+
+
+async def seed_reels(
+    services: Services, user_ids: list[int], rng: random.Random, progress: Progress
+) -> None:
+    """A generated clip each, uploaded and shared through the same path a client takes; the
+    worker transcodes them (in the server, for `serve --seed`)."""
+    authors = user_ids[1 : 1 + REEL_USERS]
+    task = progress.add_task("Sharing reels", total=len(authors))
+    for author in authors:
+        context = await _context_for(services, author)
+        data = await asyncio.to_thread(demo_clip, rng.random())
+        created = await create_upload(context, "video/mp4", len(data))
+        assert created.upload is not None, created.errors
+        await services.objects.write(created.upload.record.key, data, content_type="video/mp4")
+        upload_id = to_global_id("Upload", created.upload.record.id)
+        result = await create_reel(context, upload_id, rng.choice(REEL_CAPTIONS), None)
+        assert result.post is not None, result.errors
+        progress.advance(task)
+
+
+def demo_clip(seed: float) -> bytes:
+    """A short H.264/AAC MP4: a disc circling over a moving gradient, and a soft tone."""
+    rng = random.Random(seed)
+    width, height = DEMO_CLIP_SIZE
+    frames = round(DEMO_CLIP_SECONDS * DEMO_CLIP_FPS)
+    base = np.array([rng.randint(0, 255) for _ in range(3)], dtype=np.float32)
+    disc = np.array([rng.randint(0, 255) for _ in range(3)], dtype=np.uint8)
+    rows = np.linspace(0, 1, height, dtype=np.float32)[:, None, None]
+    ys, xs = np.mgrid[0:height, 0:width]
+    output = io.BytesIO()
+    with av.open(output, "w", format="mp4") as container:
+        video = container.add_stream("libx264", rate=DEMO_CLIP_FPS, options={"preset": "ultrafast"})
+        video.width, video.height, video.pix_fmt = width, height, "yuv420p"
+        audio = container.add_stream("aac", rate=48_000)
+        audio.layout = "mono"
+        for index in range(frames):
+            phase = index / frames
+            shade = (base * (0.6 + 0.4 * rows) + 80 * phase) % 255
+            pixels = np.broadcast_to(shade, (height, width, 3)).astype(np.uint8)
+            angle = 2 * np.pi * phase
+            cx, cy = width / 2 + width / 3 * np.cos(angle), height / 2 + height / 4 * np.sin(angle)
+            inside = (xs - cx) ** 2 + (ys - cy) ** 2 < (width / 8) ** 2
+            pixels = pixels.copy()
+            pixels[inside] = disc
+            frame = av.VideoFrame.from_ndarray(pixels, format="rgb24")
+            frame.pts = index
+            container.mux(video.encode(frame))
+        container.mux(video.encode(None))
+        pitch = rng.choice((220.0, 330.0, 440.0))
+        for start in range(0, round(DEMO_CLIP_SECONDS * 48_000), 1024):
+            times = (np.arange(1024) + start) / 48_000
+            tone = (0.1 * np.sin(2 * np.pi * pitch * times)).astype(np.float32).reshape(1, -1)
+            sound = av.AudioFrame.from_ndarray(tone, format="fltp", layout="mono")
+            sound.sample_rate, sound.pts = 48_000, start
+            container.mux(audio.encode(sound))
+        container.mux(audio.encode(None))
+    return output.getvalue()
 
 
 def _stopped_clock(moment: datetime) -> Callable[[], datetime]:
