@@ -20,6 +20,7 @@ from schema import build_schema
 from tests.client import Account, GraphQLClient
 from tests.media import jpeg
 from tests.notifications import until_notified
+from tests.reels import ready_reel
 
 SCHEMA = build_schema(mask_errors=False)._schema
 PAGE = "edges { cursor } pageInfo { hasNextPage endCursor }"
@@ -48,6 +49,8 @@ def declared_page_sizes() -> dict[str, int]:
 
 # More rows in every list than the largest default, so each page is cut at its default.
 ROWS = max(declared_page_sizes().values()) + 1
+# Reels are transcoded one by one: one more than the reels stream's default is enough.
+REELS = declared_page_sizes()["Query.reels"] + 1
 
 
 @dataclass(frozen=True)
@@ -63,6 +66,7 @@ class Lists:
     comment_id: str  # ROWS replies
     thread_id: str  # the star's thread with a fan: ROWS messages; the star has ROWS threads
     story_id: str  # the star's, seen by ROWS fans
+    reel_id: str  # the star's (one of REELS, all READY), with ROWS comments
 
 
 @dataclass(frozen=True)
@@ -156,6 +160,18 @@ CASES: dict[str, Case] = {
         lambda lists: lists.star,
         ("node", "list"),
     ),
+    "Query.reels": Case(
+        f"query ($first: Int) {{ list: reels(first: $first) {{ {PAGE} }} }}",
+        lambda lists: {},
+        lambda lists: lists.explorer,
+        ("list",),
+    ),
+    "Reel.comments": Case(
+        NODE_LIST.format(type="Reel", field="comments", page=PAGE),
+        lambda lists: {"id": lists.reel_id},
+        lambda lists: lists.explorer,
+        ("node", "list"),
+    ),
 }  # fmt: skip
 
 
@@ -217,9 +233,13 @@ async def lists(graphql: GraphQLClient) -> Lists:
     story_id = story["createStory"]["story"]["id"]
     for fan in fans:
         await graphql.data(SEEN, {"id": story_id}, token=fan.token)
+    reel_ids = [(await ready_reel(graphql, star))["id"] for _ in range(REELS)]
+    for _ in range(ROWS):
+        await comment(graphql, star, reel_ids[0])
     return Lists(
-        prefix, star, owner, reader, explorer, post_id, comment_id, thread_ids[0], story_id
-    )
+        prefix, star, owner, reader, explorer, post_id, comment_id, thread_ids[0], story_id,
+        reel_ids[0],
+    )  # fmt: skip
 
 
 async def page(
