@@ -20,7 +20,7 @@ from bench.roundtrips import CountingDatabase, RoundTrips, counting_redis
 from jobs.video import run_video_job
 from media import video as media_video
 from ranking.model import Features, Probabilities
-from ranking.model_file import SessionModel
+from ranking.onnx_model import OnnxEngagementModel
 from ranking.ranker import Ranker
 from resolvers.ids import parse_typed_id, to_global_id
 from storage.mongo import Database
@@ -425,7 +425,7 @@ class CountingModel:
 
     def __init__(self) -> None:
         self.calls = 0
-        self._model = SessionModel.open()
+        self._model = OnnxEngagementModel()
 
     async def predict(self, features: Features) -> Probabilities:
         self.calls += 1

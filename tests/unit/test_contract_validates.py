@@ -27,8 +27,13 @@ def test_every_pending_operation_is_in_the_contract() -> None:
     assert set(operation_names()) >= PENDING_OPERATIONS
 
 
-@pytest.mark.parametrize("name", sorted(PENDING_OPERATIONS))
-def test_a_pending_operation_does_not_validate_yet(name: str) -> None:
+def test_no_pending_operation_validates_yet() -> None:
     """When one starts validating, its feature has landed: take it off the pending list
-    and give it an end-to-end test in tests/integration/test_contract_operations.py."""
-    assert validate(SCHEMA, parse(operation_source(name))) != []
+    and give it an end-to-end test in tests/integration/test_contract_operations.py. (One
+    test over the list, which is empty while every operation is served.)"""
+    validating = [
+        name
+        for name in sorted(PENDING_OPERATIONS)
+        if validate(SCHEMA, parse(operation_source(name))) == []
+    ]
+    assert validating == []
