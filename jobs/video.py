@@ -37,6 +37,7 @@ from storage.notification import NotificationCause, NotificationJob
 from storage.objects import MEDIA_KEY_PREFIX
 from storage.post import MediaRecord, RenditionRecord
 from storage.video import VideoJob, VideoOwner, VideoState, VideoStatus
+from subscriptions.events import ReelProcessed
 
 logger = logging.getLogger(__name__)
 
@@ -133,6 +134,9 @@ async def _finish(
         finished = await stores.stories.finish_video(job.owner_id, video, media)
     if finished and video.status is VideoStatus.FAILED:
         logger.info("video %s %d failed: %s", job.owner, job.owner_id, video.failure)
+    if finished and job.owner is VideoOwner.REEL:
+        # After the status move is durable, and once: a redelivered job finishes nothing.
+        await services.bus.publish(ReelProcessed(reel_id=job.owner_id))
     return finished
 
 

@@ -1,5 +1,5 @@
 """Subscriptions (graphql-transport-ws): postLiked, commentAdded, messageReceived,
-notificationReceived.
+notificationReceived, reelProcessed.
 
 Each is the same loop (`_deliveries`): check the argument once, subscribe to one bus channel,
 and for every event on it build loaders for that event alone, load what the event names
@@ -30,7 +30,8 @@ from typing import TypeVar
 from loaders import Loaders
 from resolvers.context import Context
 from resolvers.errors import BadUserInput
-from resolvers.post import resolve_post_argument
+from resolvers.ids import node_argument
+from resolvers.post import resolve_post_argument, visible_reel
 from resolvers.viewer import require_viewer
 from storage.comment import CommentRecord
 from storage.message import MessageRecord
@@ -44,6 +45,7 @@ from subscriptions.events import (
     MessageReceived,
     NotificationReceived,
     PostLiked,
+    ReelProcessed,
 )
 from subscriptions.subscription import SubscriberTooSlow
 
@@ -106,6 +108,24 @@ async def notification_received(context: Context) -> AsyncIterator[NotificationR
         return await loaders.notification_by_id.load(event.notification_id)
 
     return _deliveries(context, user_channel(viewer.id), NotificationReceived, _same_event, check)
+
+
+async def reel_processed(context: Context, raw_reel_id: str) -> AsyncIterator[PostRecord]:
+    """The reel once its video job has ended (READY, or FAILED with the reason): what its
+    author waits for after createReel. Only the author may see a reel still PROCESSING, so
+    in practice only they subscribe; subscribe first, then read `node(id:)` once, since an
+    end announced before the subscription started is not replayed."""
+    require_viewer(context)
+    reel = await node_argument(context, raw_reel_id, "Reel", "reelId", visible_reel)
+    if not isinstance(reel, PostRecord):
+        raise BadUserInput(reel.message, field=reel.field, reason=reel.code.value)
+
+    async def check(loaders: Loaders, event: ReelProcessed) -> PostRecord | None:
+        if event.reel_id != reel.id:
+            return None
+        return await loaders.post_by_id.load(event.reel_id)
+
+    return _deliveries(context, post_channel(reel.id), ReelProcessed, _same_event, check)
 
 
 def _same_event(event: Event) -> Hashable:

@@ -13,6 +13,7 @@ from schema.types.common import Info
 from schema.types.message import Message
 from schema.types.notification import Notification
 from schema.types.post import Post
+from schema.types.reel import Reel
 from schema.types.user import User
 
 
@@ -63,3 +64,16 @@ class Subscription:
         notifications = await subscription_resolvers.notification_received(info.context)
         async for notification in notifications:
             yield Notification.wrap(notification)
+
+    @strawberry.subscription(
+        description="The reel when its processing ends (READY, or FAILED with the reason), "
+        "for its author after createReel. Subscribe, then read `node(id:)` once: an end "
+        "announced before the subscription started is not replayed. Refused (BAD_USER_INPUT "
+        "naming `reelId`) for a reel the viewer may not see."
+    )
+    async def reel_processed(
+        self, info: Info, reel_id: strawberry.ID
+    ) -> AsyncGenerator[Reel, None]:
+        reels = await subscription_resolvers.reel_processed(info.context, reel_id)
+        async for reel in reels:
+            yield Reel.wrap(reel)

@@ -11,6 +11,7 @@ from subscriptions.events import (
     MessageReceived,
     NotificationReceived,
     PostLiked,
+    ReelProcessed,
     SessionRevoked,
 )
 
@@ -18,7 +19,7 @@ PREFIX = "pictograph:"
 
 
 def post_channel(post_id: int) -> str:
-    """Likes and comments on one post."""
+    """Likes and comments on one post (or reel), and the end of a reel's processing."""
     return f"{PREFIX}post:{post_id}"
 
 
@@ -44,6 +45,8 @@ def channel_of(event: Event) -> str:
     match event:
         case PostLiked(post_id=post_id) | CommentAdded(post_id=post_id):
             return post_channel(post_id)
+        case ReelProcessed(reel_id=reel_id):
+            return post_channel(reel_id)
         case MessageReceived(user_id=user_id) | NotificationReceived(user_id=user_id):
             return user_channel(user_id)
         case SessionRevoked():

@@ -47,11 +47,23 @@ class NotificationReceived:
 
 
 @dataclass(frozen=True, slots=True)
+class ReelProcessed:
+    reel_id: int  # its processing ended: READY, or FAILED with a reason
+
+
+@dataclass(frozen=True, slots=True)
 class SessionRevoked:
     session_id: str  # the session's token hash: its id in storage, never the token itself
 
 
-Event = PostLiked | CommentAdded | MessageReceived | NotificationReceived | SessionRevoked
+Event = (
+    PostLiked
+    | CommentAdded
+    | MessageReceived
+    | NotificationReceived
+    | ReelProcessed
+    | SessionRevoked
+)
 
 EVENT_TYPES: dict[str, type[Event]] = {
     event_type.__name__: event_type
@@ -60,6 +72,7 @@ EVENT_TYPES: dict[str, type[Event]] = {
         CommentAdded,
         MessageReceived,
         NotificationReceived,
+        ReelProcessed,
         SessionRevoked,
     )
 }

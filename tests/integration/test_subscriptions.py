@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import json
+import threading
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -22,6 +23,7 @@ from websockets.asyncio.client import connect
 from app.main import create_app
 from app.server import MAX_WEBSOCKET_MESSAGE_BYTES
 from app.services import Runtime
+from media.decode_slots import MAX_CONCURRENT_TRANSCODES
 from resolvers.context import Context, Services
 from resolvers.ids import parse_global_id, to_global_id
 from resolvers.subscription import MAX_SUBSCRIPTIONS_PER_CONNECTION
@@ -39,6 +41,7 @@ from tests.conftest import (
 )
 from tests.contract import operation_source
 from tests.media import jpeg
+from tests.reels import create_reel
 from tests.servers import app_server, free_port, redis_server
 from tests.ws import (
     GRAPHQL_TRANSPORT_WS,
@@ -67,6 +70,8 @@ WAIT_SECONDS = 10.0
 # in-process bus takes milliseconds, so one pushed by mistake arrives well within it.
 NOTHING_WITHIN_SECONDS = 1.0
 PHOTO = jpeg(64, 48)
+REEL_PROCESSED = """subscription ($reelId: ID!) {
+  reelProcessed(reelId: $reelId) { id status failureReason video { url } } }"""
 
 
 @dataclass(frozen=True)
@@ -255,6 +260,57 @@ async def test_a_notification_reaches_its_receiver_and_no_one_else(server: Serve
         listed = await server.run("Notifications", alice)
         assert [edge["node"]["id"] for edge in listed["edges"]] == [pushed["id"]]
         assert await nothing_within(carols, NOTHING_WITHIN_SECONDS)
+
+
+@asynccontextmanager
+async def transcodes_held(server: Server) -> AsyncIterator[None]:
+    """Every transcode slot of the server's worker taken until the block ends: a video job
+    queued meanwhile waits, so a test can subscribe before the job ends."""
+    slots = server.app.state.runtime.jobs.transcode_slots
+    release = threading.Event()
+    holders = [
+        asyncio.ensure_future(slots.run(release.wait)) for _ in range(MAX_CONCURRENT_TRANSCODES)
+    ]
+    try:
+        yield
+    finally:
+        release.set()
+        await asyncio.gather(*holders)
+
+
+async def test_the_author_is_told_when_a_reel_is_processed(server: Server) -> None:
+    # Given a reel just created, still PROCESSING, and its author subscribed to its end
+    author = await server.graphql.sign_up()
+    async with transcodes_held(server):
+        created = await create_reel(server.graphql, author)
+        reel_id = created["reel"]["id"]
+        assert created["reel"]["status"] == "PROCESSING"
+        ws = await open_socket(server.url, author.token)
+        await subscribe(ws, "1", REEL_PROCESSED, {"reelId": reel_id})
+        await server.subscribed(post_channel(post_id(reel_id)))
+    # When the worker transcodes it (the slots are free again)
+    pushed = (await next_data(ws))["reelProcessed"]
+    # Then the author is pushed the READY reel, with its video
+    assert (pushed["id"], pushed["status"]) == (reel_id, "READY")
+    assert pushed["video"]["url"].startswith("http")
+    await ws.close()
+
+
+async def test_subscribing_to_another_users_processing_reel_is_refused_naming_reel_id(
+    server: Server,
+) -> None:
+    author, stranger = await server.graphql.sign_up(), await server.graphql.sign_up()
+    async with transcodes_held(server):
+        reel_id = (await create_reel(server.graphql, author))["reel"]["id"]
+        async with socket(server.url, stranger.token) as ws:
+            await subscribe(ws, "1", REEL_PROCESSED, {"reelId": reel_id})
+            refused = await receive(ws)
+    assert refused["type"] == "next"
+    [error] = refused["payload"]["errors"]
+    assert (error["extensions"]["code"], error["extensions"]["field"]) == (
+        "BAD_USER_INPUT",
+        "reelId",
+    )
 
 
 # ------------------------------------------------------------- permission per event
