@@ -3,6 +3,9 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# The tests and the type check also need the test tools and the training code's PyTorch
+# (the CPU wheel: see pyproject.toml's `train` extra); `serve` needs neither.
+DEV_STAMP := $(VENV)/.installed-dev
 
 .PHONY: serve test lint format schema system-packages clean
 
@@ -11,23 +14,27 @@ $(BIN)/python:
 	$(BIN)/pip install --quiet --upgrade pip
 
 $(STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet -e '.[test]'
+	$(BIN)/pip install --quiet -e .
 	touch $(STAMP)
+
+$(DEV_STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[test,train]'
+	touch $(STAMP) $(DEV_STAMP)
 
 ## Serve the API on http://127.0.0.1:8000/graphql with embedded backends and demo data.
 serve: $(STAMP)
 	$(BIN)/pictograph serve --seed
 
 ## Install what the tests need, check style and types, run every test.
-test: $(STAMP) system-packages lint
+test: $(DEV_STAMP) system-packages lint
 	$(BIN)/pytest
 
-lint: $(STAMP)
+lint: $(DEV_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy .
 
-format: $(STAMP)
+format: $(DEV_STAMP)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
