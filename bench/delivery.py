@@ -48,6 +48,7 @@ from bench.delivery_server import raise_open_files_limit
 from bench.fanout import CONSOLE_WIDTH
 from bench.hostile import rss_mb
 from bench.stats import LatencyStats
+from tests.conftest import TEST_MONGODB_URL_VARIABLE
 from tests.contract import operation_source
 from tests.servers import free_port, redis_server
 from tests.ws import GRAPHQL_TRANSPORT_WS, ws_url
@@ -57,6 +58,9 @@ MEMORY_TARGET_KB = 50.0  # per idle subscribed connection
 STARTUP_SECONDS = 300  # seeding 5,000 accounts into mongomock takes a while
 DELIVERY_GIVE_UP_SECONDS = 30.0
 WARM_UP_ATTEMPTS = 30
+# How long a warm-up like waits for its pushes: a fan-out here costs about a millisecond of
+# the server per socket, so 5,000 sockets take seconds.
+WARM_UP_SECONDS_PER_SOCKET = 0.003
 SETTLE_SECONDS = 1.0  # after the last socket's first push, before RSS is read
 POLL_SECONDS = 0.002  # how often the actor looks at the workers' delivery counters
 LIKERS = 8  # likes round-robin over these, so no viewer nears its mutation limit
@@ -296,7 +300,8 @@ async def warm_up(clients: Clients, actor: Actor, actor_url: str) -> None:
     subscription has reached the bus, and an event before that is not its to receive."""
     for _ in range(WARM_UP_ATTEMPTS):
         token = await actor.like(actor_url)
-        reached = await _until(lambda: clients.first_pushes() >= clients.sockets, 2.0)
+        waited = max(2.0, clients.sockets * WARM_UP_SECONDS_PER_SOCKET)
+        reached = await _until(lambda: clients.first_pushes() >= clients.sockets, waited)
         await actor.unlike(actor_url, token)
         if reached:
             await asyncio.sleep(SETTLE_SECONDS)
@@ -350,8 +355,17 @@ def start_server(port: int, directory: str, bus_url: str, *arguments: str) -> su
     }
     for name in ("MONGODB_URL", "REDIS_URL", "S3_ENDPOINT_URL"):
         environment.pop(f"PICTOGRAPH_{name}", None)  # the embedded backends
+    if mongodb_url := os.environ.get(TEST_MONGODB_URL_VARIABLE):
+        # One real MongoDB for both servers (a database of this run's own): the second
+        # reads what the first seeded instead of a copy.
+        environment["PICTOGRAPH_MONGODB_URL"] = mongodb_url
+        environment["PICTOGRAPH_MONGODB_DATABASE"] = Path(directory).name
     command = [sys.executable, "-m", "bench.delivery_server", "--port", str(port), *arguments]
     return subprocess.Popen(command, env=environment)
+
+
+def shares_mongodb() -> bool:
+    return bool(os.environ.get(TEST_MONGODB_URL_VARIABLE))
 
 
 async def wait_ready(url: str, server: subprocess.Popen[bytes], seeded: Path | None) -> None:
@@ -399,7 +413,8 @@ async def run(
                     clients, actor, url_a, url_a, tokens, sizes, events, current_event, server_a.pid
                 )
                 await clients.close()
-                server_b = start_server(port_b, directory, bus_url, "--seed-from", str(seed_file))
+                copy = [] if shares_mongodb() else ["--seed-from", str(seed_file)]
+                server_b = start_server(port_b, directory, bus_url, *copy)
                 servers.append(server_b)
                 await wait_ready(url_b, server_b, None)
                 across = await sized_runs(
