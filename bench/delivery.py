@@ -151,7 +151,9 @@ async def _worker(
             ack = orjson.loads(await socket.recv())
             assert ack["type"] == "connection_ack", ack
         payload = {"query": query, "variables": {"postId": post_id}}
-        await socket.send(orjson.dumps({"id": "1", "type": "subscribe", "payload": payload}).decode())
+        await socket.send(
+            orjson.dumps({"id": "1", "type": "subscribe", "payload": payload}).decode()
+        )
         subscriber = _Subscriber(socket)
         subscribers.append(subscriber)
         readers.append(asyncio.create_task(read(subscriber)))
@@ -185,7 +187,7 @@ def _worker_process(*arguments: Any) -> None:
 
 @dataclass
 class Worker:
-    process: multiprocessing.Process
+    process: multiprocessing.process.BaseProcess
     commands: Connection
     delivered: Synchronized[int]
     first_pushes: Synchronized[int]
@@ -219,7 +221,10 @@ class Clients:
         count = len(self.workers)
         shares = [list(tokens[i::count]) for i in range(count)]
         await asyncio.gather(
-            *(w.ask("open", url, share, post_id) for w, share in zip(self.workers, shares))
+            *(
+                w.ask("open", url, share, post_id)
+                for w, share in zip(self.workers, shares, strict=True)
+            )
         )
         self.sockets += len(tokens)
 
@@ -325,7 +330,10 @@ async def measure_events(
         server_cpu, client_cpu = cpu_seconds(server_pid), clients.cpu_seconds()
         started = time.monotonic()
         token = await actor.like(actor_url)
-        done = await _until(lambda: clients.delivered() >= target, DELIVERY_GIVE_UP_SECONDS)
+        done = await _until(
+            lambda target=target: clients.delivered() >= target,
+            DELIVERY_GIVE_UP_SECONDS,
+        )
         result.server_cpu_seconds += cpu_seconds(server_pid) - server_cpu
         result.client_cpu_seconds += clients.cpu_seconds() - client_cpu
         sent.append(started)
@@ -347,7 +355,9 @@ async def measure_events(
 # --- the servers -------------------------------------------------------------------------
 
 
-def start_server(port: int, directory: str, bus_url: str, *arguments: str) -> subprocess.Popen[bytes]:
+def start_server(
+    port: int, directory: str, bus_url: str, *arguments: str
+) -> subprocess.Popen[bytes]:
     environment = {
         **os.environ,
         "PICTOGRAPH_MEDIA_DIR": os.path.join(directory, f"media-{port}"),
@@ -376,7 +386,7 @@ async def wait_ready(url: str, server: subprocess.Popen[bytes], seeded: Path | N
                 raise RuntimeError(f"the server exited with {server.returncode}")
             with suppress(httpx.TransportError):
                 ready = (await http.get(f"{url}/readyz")).status_code == 200
-                if ready and (seeded is None or seeded.exists()):
+                if ready and (seeded is None or await asyncio.to_thread(seeded.exists)):
                     return
             await asyncio.sleep(0.5)
     raise RuntimeError("the server did not start")
