@@ -106,6 +106,12 @@ def _input_errors(
                 ErrorCode.INVALID, "uploadIds", f"A post has 1 to {MAX_MEDIA_PER_POST} photos."
             )
         )
+    return errors + caption_errors(caption, client_mutation_id)
+
+
+def caption_errors(caption: str, client_mutation_id: str | None) -> list[FieldError]:
+    """What is wrong with the caption and the retry key a post or a reel is created with."""
+    errors: list[FieldError] = []
     if len(caption) > MAX_CAPTION_LENGTH:
         errors.append(
             FieldError(

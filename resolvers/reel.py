@@ -34,11 +34,11 @@ from media.video import MAX_REEL_SECONDS
 from resolvers import video
 from resolvers.context import Context
 from resolvers.errors import ErrorCode, FieldError
-from resolvers.ids import node_argument, retry_key_error
+from resolvers.ids import node_argument
 from resolvers.media import MediaWriter, rendition_keys
 from resolvers.post import (
-    MAX_CAPTION_LENGTH,
     PostResult,
+    caption_errors,
     mentioned_user_ids,
     parse_hashtags,
     visible_reel,
@@ -69,21 +69,6 @@ class RecordViewResult:
     errors: list[FieldError] = field(default_factory=list)
 
 
-def _input_errors(caption: str, client_mutation_id: str | None) -> list[FieldError]:
-    errors: list[FieldError] = []
-    if len(caption) > MAX_CAPTION_LENGTH:
-        errors.append(
-            FieldError(
-                ErrorCode.INVALID, "caption", f"Use at most {MAX_CAPTION_LENGTH:,} characters."
-            )
-        )
-    if client_mutation_id is not None and (
-        problem := retry_key_error(client_mutation_id, "clientMutationId")
-    ):
-        errors.append(problem)
-    return errors
-
-
 async def create_reel(
     context: Context, raw_upload_id: str, caption: str | None, client_mutation_id: str | None
 ) -> PostResult:
@@ -91,7 +76,7 @@ async def create_reel(
     written (the upload stays usable, no media is left)."""
     viewer = require_viewer(context)
     caption = (caption or "").strip()
-    if errors := _input_errors(caption, client_mutation_id):
+    if errors := caption_errors(caption, client_mutation_id):
         return PostResult(errors=errors)
     stores = context.services.stores
     if client_mutation_id is not None:

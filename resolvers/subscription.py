@@ -29,7 +29,7 @@ from typing import TypeVar
 
 from loaders import Loaders
 from resolvers.context import Context
-from resolvers.errors import BadUserInput
+from resolvers.errors import BadUserInput, ErrorCode, FieldError
 from resolvers.ids import node_argument
 from resolvers.post import resolve_post_argument, visible_reel
 from resolvers.viewer import require_viewer
@@ -112,11 +112,14 @@ async def notification_received(context: Context) -> AsyncIterator[NotificationR
 
 async def reel_processed(context: Context, raw_reel_id: str) -> AsyncIterator[PostRecord]:
     """The reel once its video job has ended (READY, or FAILED with the reason): what its
-    author waits for after createReel. Only the author may see a reel still PROCESSING, so
-    in practice only they subscribe; subscribe first, then read `node(id:)` once, since an
-    end announced before the subscription started is not replayed."""
-    require_viewer(context)
+    author waits for after createReel, and for its author only (no one else may see a reel
+    still PROCESSING, and a READY one has nothing left to announce). Subscribe first, then
+    read `node(id:)` once: an end announced before the subscription started is not
+    replayed."""
+    viewer = require_viewer(context)
     reel = await node_argument(context, raw_reel_id, "Reel", "reelId", visible_reel)
+    if isinstance(reel, PostRecord) and reel.author_id != viewer.id:
+        reel = FieldError(ErrorCode.NOT_FOUND, "reelId", "No such reel of yours.")
     if not isinstance(reel, PostRecord):
         raise BadUserInput(reel.message, field=reel.field, reason=reel.code.value)
 

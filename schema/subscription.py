@@ -69,7 +69,7 @@ class Subscription:
         description="The reel when its processing ends (READY, or FAILED with the reason), "
         "for its author after createReel. Subscribe, then read `node(id:)` once: an end "
         "announced before the subscription started is not replayed. Refused (BAD_USER_INPUT "
-        "naming `reelId`) for a reel the viewer may not see."
+        "naming `reelId`) for anyone but the reel's author."
     )
     async def reel_processed(
         self, info: Info, reel_id: strawberry.ID

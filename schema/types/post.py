@@ -26,17 +26,12 @@ CommentType = Annotated["Comment", strawberry.lazy("schema.types.comment")]
 UserType = Annotated["User", strawberry.lazy("schema.types.user")]
 
 
-@strawberry.type(name="Post")
-class Post(Node):
+@strawberry.type
+class PostEngagement:
+    """The fields a post and a reel share (a reel is a post with a video: resolvers/reel.py):
+    who made it, the viewer's like, its comments and its mentions."""
+
     record: strawberry.Private[PostRecord]
-    caption: str
-    created_at: datetime
-    media: list[Media]
-    like_count: int
-    comment_count: int = strawberry.field(description="Comments and replies.")
-    hashtags: list[str] = strawberry.field(
-        description="Hashtags in the caption, lowercased, without '#'."
-    )
 
     @strawberry.field
     @eager
@@ -66,6 +61,19 @@ class Post(Node):
 
         users = await post_resolvers.post_mentions(info.context, self.record)
         return [User.wrap(user) for user in users]
+
+
+@strawberry.type(name="Post")
+class Post(Node, PostEngagement):
+    record: strawberry.Private[PostRecord]
+    caption: str
+    created_at: datetime
+    media: list[Media]
+    like_count: int
+    comment_count: int = strawberry.field(description="Comments and replies.")
+    hashtags: list[str] = strawberry.field(
+        description="Hashtags in the caption, lowercased, without '#'."
+    )
 
     @classmethod
     def wrap(cls, record: PostRecord) -> Post:

@@ -7,15 +7,12 @@ from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
-from resolvers import comment as comment_resolvers
-from resolvers import post as post_resolvers
 from resolvers.ids import to_global_id
 from resolvers.media import media_url
-from resolvers.pagination import DEFAULT_PAGE_SIZE
 from resolvers.post import PostResult
 from resolvers.reel import RecordViewResult
-from schema.eager import eager
-from schema.types.common import Connection, Info, Node, UserError, to_connection
+from schema.types.common import Info, Node, UserError
+from schema.types.post import PostEngagement
 from storage.post import PostRecord
 from storage.video import VideoStatus
 
@@ -40,7 +37,7 @@ class Video:
     description="A short video (up to 90 s). Liked, commented on and subscribed to with the "
     "post operations, which take its id.",
 )
-class Reel(Node):
+class Reel(Node, PostEngagement):
     record: strawberry.Private[PostRecord]
     caption: str
     created_at: datetime
@@ -72,35 +69,6 @@ class Reel(Node):
     def poster_url(self, info: Info) -> str | None:
         key = self.record.media[0].poster_key
         return None if key is None else media_url(info.context, key)
-
-    @strawberry.field
-    @eager
-    async def author(self, info: Info) -> UserType:
-        from schema.types.user import author
-
-        return await author(info, self.record.author_id)
-
-    @strawberry.field
-    @eager
-    async def viewer_has_liked(self, info: Info) -> bool:
-        return await info.context.loaders.liked_by_post_id.load(self.record.id)
-
-    @strawberry.field(description="Top-level comments, oldest first.")
-    @eager
-    async def comments(
-        self, info: Info, first: int | None = DEFAULT_PAGE_SIZE, after: str | None = None
-    ) -> Connection[CommentType]:
-        from schema.types.comment import Comment
-
-        page = await comment_resolvers.comments(info.context, self.record, first, after)
-        return to_connection(page, Comment.wrap)
-
-    @strawberry.field(description="Accounts mentioned in the caption.")
-    async def mentions(self, info: Info) -> list[UserType]:
-        from schema.types.user import User
-
-        users = await post_resolvers.post_mentions(info.context, self.record)
-        return [User.wrap(user) for user in users]
 
     @classmethod
     def wrap(cls, record: PostRecord) -> Reel:

@@ -361,7 +361,7 @@ CASES: dict[str, Case] = {
 
 def test_every_field_leading_to_a_user_post_comment_story_or_reel_has_a_case() -> None:
     fields = fields_leading_to_records(build_schema(mask_errors=False)._schema)
-    cases = CASES.keys() | PUSHES.keys()
+    cases = CASES.keys() | PUSHES.keys() | AUTHOR_ONLY.keys()
 
     assert sorted(fields - cases) == [], "fields without a visibility case"
     assert sorted(cases - fields) == [], "cases of fields the schema no longer has"
@@ -713,6 +713,31 @@ async def pushed_secrets(
             # What is hidden is skipped, not pushed as an error (a null that failed a field)
             assert [m for m in received if "errors" in m["payload"]] == [], received
     return sorted(secret for secret in world.secrets if secret in json.dumps(received))
+
+
+# Subscriptions for the record's author alone: everyone else, in every world, is refused
+# with an error naming the argument, and the author is not.
+AUTHOR_ONLY: dict[str, str] = {
+    "Subscription.reelProcessed": "subscription ($id: ID!) { reelProcessed(reelId: $id) { id } }",
+}
+
+
+@pytest.mark.parametrize("field", sorted(AUTHOR_ONLY))
+async def test_an_author_only_subscription_refuses_everyone_but_the_author(
+    field: str, world: World, graphql: GraphQLClient
+) -> None:
+    url = str(graphql.http.base_url).rstrip("/")
+    others = [world.viewer, world.follower] + ([world.stranger] if world.stranger else [])
+    for account in others:
+        async with socket(url, account.token) as ws:
+            await subscribe(ws, "1", AUTHOR_ONLY[field], {"id": world.reel})
+            refused = await receive(ws)
+        [error] = refused["payload"]["errors"]
+        assert error["extensions"]["field"] == "reelId", (account.username, error)
+    async with socket(url, world.owner.token) as ws:
+        await subscribe(ws, "1", AUTHOR_ONLY[field], {"id": world.reel})
+        with pytest.raises(TimeoutError):  # accepted: it waits for an event
+            await receive(ws, ATTEMPT_SECONDS)
 
 
 @pytest.mark.parametrize("field", sorted(PUSHES))
