@@ -5,14 +5,19 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 import uvicorn
 
 from app.settings import Settings
 from ranking.triton_endpoint import LOCAL_GRPC_PORT, LOCAL_HTTP_PORT, LOCAL_METRICS_PORT
+
+if TYPE_CHECKING:
+    from ranking.training.log_source import LogRead
 
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 DEMO_USERS = 300  # enough for a lived-in graph, seeded in about a minute
@@ -172,34 +177,99 @@ def export_contract_manifest(
         typer.echo("not served yet, so left out: " + ", ".join(pending))
 
 
+class TrainingSource(StrEnum):
+    SIMULATED = "simulated"
+    MONGODB = "mongodb"
+
+
 @cli.command("train-ranker")
 def train_ranker(
+    source: Annotated[
+        TrainingSource,
+        typer.Option(
+            help="simulated: the simulator's logs; mongodb: the app's own interaction log "
+            "(the `interactions` collection at PICTOGRAPH_MONGODB_URL)."
+        ),
+    ] = TrainingSource.SIMULATED,
     users: Annotated[int, typer.Option(min=20, help="Simulated users.")] = 800,
     days: Annotated[int, typer.Option(min=4, help="Simulated days.")] = 14,
     seed: Annotated[int, typer.Option(help="The simulation's and training's seed.")] = 2026,
+    log_days: Annotated[
+        int | None,
+        typer.Option(min=2, help="mongodb: read the log of the last N days (LOG_DAYS, 14)."),
+    ] = None,
+    max_documents: Annotated[
+        int | None,
+        typer.Option(
+            min=1, help="mongodb: read at most this many documents (MAX_LOG_DOCUMENTS, 1M)."
+        ),
+    ] = None,
     output: Annotated[
         Path | None, typer.Option(help="Where to write the ONNX file; the shipped model's path.")
     ] = None,
 ) -> None:
-    """Train the engagement model on simulated interaction logs and export it to ONNX (needs
-    the `train` extra: pip install -e '.[train]')."""
+    """Train the engagement model on simulated interaction logs (the default) or on the
+    app's own log, and export it to ONNX (needs the `train` extra: pip install -e
+    '.[train]')."""
     from ranking.model_file import SHIPPED_MODEL_PATH
     from ranking.simulation import SimulationConfig
 
     try:
-        from ranking.training.train import train
+        from ranking.training.train import train, train_from_log
     except ImportError as error:
         raise typer.BadParameter(
             f"training needs the `train` extra (pip install -e '.[train]'): {error}"
         ) from None
-    config = SimulationConfig(users=users, days=days, seed=seed)
-    result = train(config, output or SHIPPED_MODEL_PATH)
+    target = output or SHIPPED_MODEL_PATH
+    if source is TrainingSource.SIMULATED:
+        result = train(SimulationConfig(users=users, days=days, seed=seed), target)
+    else:
+        from ranking.training.labels import TooFewRows, check_trainable
+
+        read = asyncio.run(_read_interaction_log(Settings(), log_days, max_documents))
+        typer.echo(
+            f"read {read.documents} log documents from {read.since:%Y-%m-%d %H:%M}"
+            f"{' (capped)' if read.capped else ''}: {read.logged.rows} labelled ranked "
+            f"impressions, left out {read.logged.skipped}; labels final up to "
+            f"{read.labels_final_at:%Y-%m-%d %H:%M}"
+        )
+        try:
+            check_trainable(read.logged)
+        except TooFewRows as error:
+            typer.echo(f"not trained: {error}", err=True)
+            raise typer.Exit(1) from None
+        result = train_from_log(read.logged, target, seed=seed)
     typer.echo(
         f"wrote {result.path} ({result.size_bytes} bytes), version {result.version}, "
         f"{result.rows} impressions, final loss {result.final_loss:.4f}"
     )
     if result.triton_config is not None:
         typer.echo(f"wrote {result.triton_config} (Triton's config, from the file)")
+
+
+async def _read_interaction_log(
+    settings: Settings, days: int | None, max_documents: int | None
+) -> LogRead:
+    """The log's training set; the training modules imported here, as serving needs none."""
+    from ranking.training.log_source import LOG_DAYS, MAX_LOG_DOCUMENTS, read_logged_set
+    from storage.interaction import InteractionStore
+    from storage.mongo import open_database
+
+    if settings.mongodb_url is None:
+        raise typer.BadParameter(
+            "--source mongodb reads the interaction log of a deployment: set "
+            "PICTOGRAPH_MONGODB_URL (the embedded MongoDB lives inside one server process "
+            "and keeps no log once it stops)"
+        )
+    until = datetime.now(UTC)
+    async with open_database(settings.mongodb_url, settings.mongodb_database) as database:
+        store = InteractionStore(database["interactions"])
+        return await read_logged_set(
+            store,
+            until - timedelta(days=days or LOG_DAYS),
+            until,
+            max_documents=max_documents or MAX_LOG_DOCUMENTS,
+        )
 
 
 @cli.command("eval-ranker")

@@ -110,7 +110,8 @@ async def open_runtime(settings: Settings) -> AsyncIterator[Runtime]:
             objects=objects,
             session_lifetime=settings.session_lifetime,
             media_base_url=settings.resolved_media_base_url,
-            ranker=Ranker(engagement_model),
+            # Triton serves the same file (ranking/model_repository), so one version.
+            ranker=Ranker(engagement_model, model_version=served_version(engagement_model)),
             fanout_max_followers=settings.fanout_max_followers,
             cursor_secret=hashlib.sha256(
                 b"cursors|" + settings.secret_key.get_secret_value().encode()
@@ -140,6 +141,11 @@ async def open_runtime(settings: Settings) -> AsyncIterator[Runtime]:
             database=database,
             ranking_report=ranking_report,
         )
+
+
+def served_version(model: OnnxEngagementModel | FallbackEngagementModel) -> str:
+    in_process = model if isinstance(model, OnnxEngagementModel) else model.fallback
+    return in_process.file.version
 
 
 async def open_engagement_model(

@@ -11,6 +11,7 @@ Counts are heavy-tailed, so they enter as log1p; the model standardises every co
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -39,6 +40,12 @@ FEATURE_NAMES = (
     "log_viewer_activity",  # the viewer's decayed engagement overall
 )
 FEATURE_COUNT = len(FEATURE_NAMES)
+# What a logged feature vector means: a checksum of FEATURE_NAMES in order, logged beside
+# each vector, so training never reads a vector of another feature schema as this one's
+# (a feature renamed, reordered or swapped for another keeps the count, not the checksum).
+FEATURE_SCHEMA_ID = zlib.crc32(",".join(FEATURE_NAMES).encode())
+# A logged vector is the float32 row the model scored, little-endian: 68 bytes for 17.
+LOGGED_DTYPE = np.dtype("<f4")
 MAX_MEDIA = 10  # a post's carousel holds at most 10 items, as Instagram's
 
 FloatArray = npt.NDArray[np.float64]
@@ -154,3 +161,13 @@ def feature_matrix(viewer: ViewerSignals, candidates: Sequence[CandidateSignals]
 
 def column_index(name: str) -> int:
     return FEATURE_NAMES.index(name)
+
+
+def feature_bytes(row: npt.NDArray[np.float32]) -> bytes:
+    """A scored row as logged: exactly the float32 values the model read."""
+    return np.ascontiguousarray(row, dtype=LOGGED_DTYPE).tobytes()
+
+
+def features_from_bytes(data: bytes) -> npt.NDArray[np.float32]:
+    """A logged row back as the float32 vector the model read."""
+    return np.frombuffer(data, dtype=LOGGED_DTYPE).astype(np.float32)

@@ -24,8 +24,9 @@ class RankerError(RuntimeError):
 
 
 class Ranker:
-    def __init__(self, model: EngagementModel) -> None:
+    def __init__(self, model: EngagementModel, model_version: str = "unknown") -> None:
         self._model = model
+        self.model_version = model_version  # logged with every ranked impression
 
     async def score(self, surface: str, features: Features) -> list[float]:
         """Each candidate's score on the surface, in the features' row order."""
@@ -40,6 +41,11 @@ class Ranker:
 
     async def rank(self, surface: str, post_ids: Sequence[int], features: Features) -> list[int]:
         """Post ids, best first; ties keep the newest first."""
+        return [post_ids[row] for row in await self.order(surface, post_ids, features)]
+
+    async def order(self, surface: str, post_ids: Sequence[int], features: Features) -> list[int]:
+        """The rows of `features` (and `post_ids`), best first; ties keep the newest first."""
         scores = [round(score / SCORE_QUANTUM) for score in await self.score(surface, features)]
-        order = sorted(zip(post_ids, scores, strict=True), key=lambda pair: (-pair[1], -pair[0]))
-        return [post_id for post_id, _ in order]
+        if len(scores) != len(post_ids):
+            raise ValueError(f"{len(post_ids)} posts for {len(scores)} rows of features")
+        return sorted(range(len(post_ids)), key=lambda row: (-scores[row], -post_ids[row]))

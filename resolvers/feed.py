@@ -42,7 +42,7 @@ from resolvers.pagination import (
     page_size,
 )
 from resolvers.post import prefetch_cards, visible_posts
-from resolvers.ranking import log_impressions, rank_posts
+from resolvers.ranking import RankedPosts, log_impressions, rank_window
 from resolvers.reel import REELS_PAGE_SIZE, reel_candidates, shown_in_stream
 from resolvers.viewer import require_viewer
 from storage.feed import FEED_MAX_ITEMS
@@ -51,7 +51,7 @@ from storage.id_lists import IdList
 from storage.ids import id_for_time
 from storage.large_accounts import LARGE_ACCOUNTS_TTL_SECONDS
 from storage.post import PostRecord
-from storage.ranked_window import Surface
+from storage.ranked_window import Surface, WindowScoring
 from storage.user import UserRecord
 
 logger = logging.getLogger(__name__)
@@ -124,7 +124,7 @@ async def _ranked_list(
     if window is None:
         before_id = None if cursor is None else cursor.older_than
         return await _newest_first_page(context, viewer, surface, size, before_id)
-    snapshot, ranked = window
+    snapshot, ranked, scoring = window.snapshot, window.post_ids, window.scoring
     offset = 0 if cursor is None else cursor.position
     # The oldest post ranked up to each position: a cursor's way on when ranking fails.
     oldest_so_far = list(itertools.accumulate(ranked, min))
@@ -157,39 +157,48 @@ async def _ranked_list(
         for position, post in chosen
     ]
     await prefetch_cards(context, [post for _, post in chosen])
-    log_impressions(context, viewer, surface, chosen)
+    log_impressions(context, viewer, surface, chosen, scoring)
     return Page(edges=edges, has_next_page=has_next_page)
+
+
+@dataclass(frozen=True, slots=True)
+class PagedWindow:
+    snapshot: int
+    post_ids: list[int]  # best first
+    scoring: WindowScoring | None  # what they were scored with; None for an older window
 
 
 async def _ranked_window(
     context: Context, viewer: UserRecord, surface: Surface, cursor: RankedCursor | None
-) -> tuple[int, list[int]] | None:
-    """(snapshot, ranked post ids) of the window a page reads, ranked now for a first page;
-    None when ranking is unavailable. CURSOR_EXPIRED when the cursor's window is gone."""
+) -> PagedWindow | None:
+    """The window a page reads (and what it was scored with, for its impressions), ranked
+    now for a first page; None when ranking is unavailable. CURSOR_EXPIRED when the
+    cursor's window is gone."""
     windows = context.services.stores.ranked_windows
     try:
         if cursor is None:
             ranked = await _rank(context, viewer, surface)
             if ranked is None:
                 return None
-            return await windows.save(viewer.id, surface, ranked), ranked
-        window = await windows.window(viewer.id, surface, cursor.snapshot)
+            snapshot = await windows.save(viewer.id, surface, ranked.post_ids, ranked.scoring)
+            return PagedWindow(snapshot, ranked.post_ids, ranked.scoring)
+        window = await windows.scored_window(viewer.id, surface, cursor.snapshot)
     except RedisError as error:
         # Ranked windows live in Redis: without it, the same list newest first.
         logger.warning("%s served newest first, Redis failed: %s", surface, error)
         return None
     if window is None:
         raise CursorExpired("This list has changed since that cursor; load it from the top.")
-    return cursor.snapshot, window
+    return PagedWindow(cursor.snapshot, window.post_ids, window.scoring)
 
 
-async def _rank(context: Context, viewer: UserRecord, surface: Surface) -> list[int] | None:
+async def _rank(context: Context, viewer: UserRecord, surface: Surface) -> RankedPosts | None:
     """The candidates of a window, best first; None when the ranker failed."""
     posts = await _showable(
         context, viewer, await _window_candidates(context, viewer, surface), surface
     )
     try:
-        return await rank_posts(context, viewer, surface, posts)
+        return await rank_window(context, viewer, surface, posts)
     except Exception as error:
         # Ranking only orders the list: whatever the ranker raises (a model served by
         # another process would raise errors of its own), the list is served newest first.
@@ -218,6 +227,7 @@ async def _newest_first_page(
     edges = [(encode_signed_cursor(secret, scope, [post.id]), post) for post in shown]
     await prefetch_cards(context, shown)
     # A newest-first page knows no absolute position: its impressions count from its top.
+    # It was not scored, so they carry no features (training learns from ranked ones).
     log_impressions(context, viewer, surface, list(enumerate(shown)))
     return Page(edges=edges, has_next_page=has_next_page)
 

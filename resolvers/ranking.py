@@ -5,31 +5,76 @@ size: the posts and their authors come through the request's loaders (batched; t
 visibility check has loaded them already), and the viewer's affinity counters for every
 author and hashtag of the window are one Redis pipeline. Then one model call scores the
 window (ranking/ranker.py).
+
+Feature logging: the features a window was scored with are kept with it (beside the ranked
+window in Redis, for its later pages) and logged with the impressions of the posts a page
+shows, with the model's version, so training reads exactly what the model was served.
+They are in memory when the window is ranked and come back with the window for later
+pages: no round trip of their own.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
 
-from ranking.features import CandidateSignals, ViewerSignals, feature_matrix
+from ranking.features import (
+    FEATURE_SCHEMA_ID,
+    CandidateSignals,
+    ViewerSignals,
+    feature_bytes,
+    feature_matrix,
+)
+from ranking.model import Features
 from resolvers.context import Context
 from storage.affinity import AffinityKind
 from storage.follow import FollowState
-from storage.interaction import Interaction, InteractionKind
+from storage.interaction import ImpressionScoring, Interaction, InteractionKind
 from storage.post import PostRecord
-from storage.ranked_window import Surface
+from storage.ranked_window import Surface, WindowScoring
 from storage.user import UserRecord
 
 VIDEO = "VIDEO"
+
+
+@dataclass(frozen=True, slots=True)
+class RankedPosts:
+    post_ids: list[int]  # best first
+    scoring: WindowScoring  # row i: what post_ids[i] was scored with
 
 
 async def rank_posts(
     context: Context, viewer: UserRecord, surface: Surface, posts: Sequence[PostRecord]
 ) -> list[int]:
     """The posts' ids, best first for the viewer on the surface."""
+    return (await rank_window(context, viewer, surface, posts)).post_ids
+
+
+async def rank_window(
+    context: Context, viewer: UserRecord, surface: Surface, posts: Sequence[PostRecord]
+) -> RankedPosts:
+    """The posts best first for the viewer on the surface, and what each was scored with."""
+    ranker = context.services.ranker
+    features = await window_features(context, viewer, posts, context.services.clock())
+    post_ids = [post.id for post in posts]
+    order = await ranker.order(surface.value, post_ids, features)
+    scoring = WindowScoring(
+        window_id=context.services.ids.next_id(),
+        model_version=ranker.model_version,
+        feature_schema=FEATURE_SCHEMA_ID,
+        feature_count=features.shape[1],
+        features=feature_bytes(features[order]) if order else b"",
+    )
+    return RankedPosts([post_ids[row] for row in order], scoring)
+
+
+async def window_features(
+    context: Context, viewer: UserRecord, posts: Sequence[PostRecord], now: datetime
+) -> Features:
+    """The window's feature matrix, one row per post in the posts' order, as at `now`."""
     if not posts:
-        return []
-    now = context.services.clock()
+        return feature_matrix(ViewerSignals(activity=0.0), [])
     author_ids = list(dict.fromkeys(post.author_id for post in posts))
     authors = await context.loaders.user_by_id.load_many(author_ids)
     states = await context.loaders.follow_state_by_user_id.load_many(author_ids)
@@ -64,8 +109,7 @@ async def rank_posts(
                 hashtag_engagements=affinity.hashtags(post.hashtags),
             )
         )
-    features = feature_matrix(ViewerSignals(activity=affinity.activity), candidates)
-    return await context.services.ranker.rank(surface.value, [post.id for post in posts], features)
+    return feature_matrix(ViewerSignals(activity=affinity.activity), candidates)
 
 
 def log_impressions(
@@ -73,8 +117,11 @@ def log_impressions(
     viewer: UserRecord,
     surface: Surface,
     shown: Sequence[tuple[int, PostRecord]],
+    scoring: WindowScoring | None = None,
 ) -> None:
-    """Record the (position, post) pairs a page showed: buffered, no round trip."""
+    """Record the (position, post) pairs a page showed: buffered, no round trip. With the
+    window's scoring (a ranked page), each carries the features its post was scored with;
+    a newest-first page was not scored, and its impressions carry none."""
     now = context.services.clock()
     context.services.interactions.record(
         *(
@@ -87,9 +134,22 @@ def log_impressions(
                 surface=surface.value,
                 position=position,
                 hashtags=post.hashtags,
+                scoring=None if scoring is None else _impression_scoring(scoring, position),
             )
             for position, post in shown
         )
+    )
+
+
+def _impression_scoring(scoring: WindowScoring, position: int) -> ImpressionScoring | None:
+    row = scoring.row(position)
+    if not row:
+        return None  # a window saved without its rows: nothing honest to log
+    return ImpressionScoring(
+        features=row,
+        feature_schema=scoring.feature_schema,
+        model_version=scoring.model_version,
+        window_id=scoring.window_id,
     )
 
 

@@ -261,11 +261,26 @@ async def story_tray(context: Context) -> list[TrayEntry]:
 
 
 async def closeness(context: Context, viewer: UserRecord, author_ids: list[int]) -> dict[int, int]:
-    """How close the viewer is to each author, higher first in the tray: for now, how
-    recently the viewer followed them (a follow id is time-ordered), the one signal there
-    is. The ranking issue replaces this with the ranker's closeness (the viewer's
-    interactions with each author); callers only rely on "higher is closer"."""
-    return await context.services.stores.follows.follow_ids(viewer.id, author_ids)
+    """How close the viewer is to each author, higher first in the tray: the viewer's recent
+    interactions with them (the affinity counters of storage/affinity.py: decayed likes,
+    comments, profile opens and messages, one Redis round trip whatever the number of
+    authors), then, for ties and authors without any, how recently the viewer followed them
+    (a follow id is time-ordered). Callers only rely on "higher is closer"."""
+    if not author_ids:
+        return {}
+    stores = context.services.stores
+    followed_at = await stores.follows.follow_ids(viewer.id, author_ids)
+    try:
+        interactions = await stores.affinity.interactions_with(
+            viewer.id, author_ids, context.loaders.visibility.now()
+        )
+    except RedisError as error:
+        logger.warning("story tray ordered by follow recency, Redis failed: %s", error)
+        interactions = {}
+    order = sorted(
+        author_ids, key=lambda author: (interactions.get(author, 0.0), followed_at.get(author, 0))
+    )
+    return {author: rank for rank, author in enumerate(order, start=1)}
 
 
 async def _tray_authors(context: Context, viewer: UserRecord, now: datetime) -> list[int]:

@@ -14,7 +14,7 @@ import asyncio
 import contextlib
 import logging
 from collections import deque
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -26,8 +26,10 @@ from storage.mongo import Collection, Document
 
 logger = logging.getLogger(__name__)
 
-# At ~200 bytes each, 50,000 buffered interactions are ~10 MB per process: a minute of a
-# busy process's traffic, enough to ride out a MongoDB failover without unbounded growth.
+# A buffered ranked impression takes ~490 bytes of memory (its 68 bytes of logged features
+# and their objects included; ~340 bytes as a BSON document), any other interaction ~280
+# (measured with tracemalloc, 2026-12-01): 50,000 are at most ~25 MB per process, a minute
+# of a busy process's traffic, enough to ride out a MongoDB failover without unbounded growth.
 MAX_BUFFERED_INTERACTIONS = 50_000
 FLUSH_BATCH = 1_000  # per insert_many: well under MongoDB's 100,000-operation batch limit
 FLUSH_INTERVAL_SECONDS = 1.0  # how stale the log (and the affinity counters) may get
@@ -55,6 +57,27 @@ AFFINITY_KINDS = {
 
 
 @dataclass(frozen=True, slots=True)
+class ImpressionScoring:
+    """What a ranked impression's post was scored with, logged with it (feature logging, as
+    production rankers do): training then learns from exactly what the model was served,
+    never from features recomputed later in a changed world. A newest-first page was not
+    scored, so its impressions carry none."""
+
+    features: bytes  # the scored row, little-endian float32 (ranking/features.py)
+    feature_schema: int  # ranking.features.FEATURE_SCHEMA_ID of that row
+    model_version: str
+    window_id: int  # the ranked window it was shown from: one ranking, one request
+
+    def fields(self) -> Document:
+        return {
+            "features": self.features,
+            "feature_schema": self.feature_schema,
+            "model": self.model_version,
+            "window": self.window_id,
+        }
+
+
+@dataclass(frozen=True, slots=True)
 class Interaction:
     kind: InteractionKind
     viewer_id: int
@@ -66,6 +89,7 @@ class Interaction:
     hashtags: tuple[str, ...] = ()
     watched_seconds: float | None = None  # reel watches
     duration_seconds: float | None = None  # reel watches: the reel's, to tell a full watch
+    scoring: ImpressionScoring | None = None  # ranked impressions only
 
     def document(self) -> Document:
         document: Document = {
@@ -80,6 +104,8 @@ class Interaction:
                 document[name] = value
         if self.hashtags:
             document["hashtags"] = list(self.hashtags)
+        if self.scoring is not None:
+            document.update(self.scoring.fields())
         return document
 
     def affinity_event(self) -> AffinityEvent | None:
@@ -107,6 +133,39 @@ class InteractionStore:
             await self._interactions.insert_many(
                 [interaction.document() for interaction in interactions], ordered=False
             )
+
+    async def batches(
+        self,
+        kinds: Iterable[InteractionKind],
+        since: datetime,
+        until: datetime,
+        *,
+        limit: int,
+        batch: int,
+    ) -> AsyncIterator[list[Document]]:
+        """The log's interactions of these kinds at `since` or later and before `until`,
+        oldest first, at most `limit`, `batch` documents at a time (what training reads:
+        one cursor, fetched in batches of the same size)."""
+        cursor = (
+            self._interactions.find(
+                {
+                    "kind": {"$in": [kind.value for kind in kinds]},
+                    "at": {"$gte": since, "$lt": until},
+                },
+                {"_id": False, "hashtags": False},
+            )
+            .sort("at", ASCENDING)
+            .limit(limit)
+            .batch_size(batch)
+        )
+        chunk: list[Document] = []
+        async for document in cursor:
+            chunk.append(document)
+            if len(chunk) >= batch:
+                yield chunk
+                chunk = []
+        if chunk:
+            yield chunk
 
     async def since(self, at: datetime, *, limit: int) -> list[Document]:
         """The log from `at` on, oldest first (what training reads)."""

@@ -1,6 +1,12 @@
 """Training the engagement model (`pictograph train-ranker`): a shared MLP trunk with one
 sigmoid head per engagement, as Instagram describes its feed and reels models, trained on
-simulated impressions and exported to ONNX with its feature schema and version.
+simulated impressions (the default) or on the app's own interaction log (`--source
+mongodb`, ranking/training/labels.py), and exported to ONNX with its feature schema and
+version.
+
+A log does not observe every head (no shares, no long views yet): those heads are masked
+out of the loss, and exported as a constant probability (their weights zeroed), as an
+untrained head would otherwise add noise to every score (long view weighs 10 on the feed).
 
 Needs the `train` extra (PyTorch from the CPU wheel, onnx). Deterministic: one seed fixes
 the data, the initial weights and the batch order, and PyTorch runs deterministic kernels.
@@ -26,6 +32,7 @@ from ranking.model_file import SHIPPED_MODEL_PATH
 from ranking.model_repository import write_model
 from ranking.simulation import SimulationConfig
 from ranking.training.dataset import simulated_split
+from ranking.training.labels import LoggedSet
 
 HIDDEN = (64, 32)  # the shared trunk: small enough to ship in kilobytes and score in µs
 EPOCHS = 8
@@ -34,6 +41,9 @@ LEARNING_RATE = 3e-3
 WEIGHT_DECAY = 1e-5
 THREADS = 2  # the machines that train it have two cores
 ONNX_OPSET = 17
+# What a head the data does not observe predicts: sigmoid(-20) ~ 2e-9, i.e. "never", the
+# same for every candidate, so it adds nothing to any score's order.
+UNOBSERVED_HEAD_LOGIT = -20.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,10 +86,24 @@ def train(
 ) -> TrainingResult:
     split = simulated_split(config)
     model, loss_value = fit(split.train_features, split.train_labels, config.seed, epochs=epochs)
-    version = _version(model, config)
+    version = _version(model, f"sim{config.seed}")
     data = export_onnx(model, version)
     triton_config = write_model(data, output)
     return TrainingResult(output, version, triton_config, split.train_rows, loss_value, len(data))
+
+
+def train_from_log(
+    logged: LoggedSet, output: Path, *, seed: int, epochs: int = EPOCHS
+) -> TrainingResult:
+    """Train on the interaction log's labelled impressions (the heads it does not observe
+    masked out of the loss and pinned), and export as `train` does."""
+    model, loss_value = fit(
+        logged.features, logged.labels, seed, epochs=epochs, observed_heads=logged.observed_heads
+    )
+    version = _version(model, "log")
+    data = export_onnx(model, version)
+    triton_config = write_model(data, output)
+    return TrainingResult(output, version, triton_config, logged.rows, loss_value, len(data))
 
 
 def fit(
@@ -88,8 +112,11 @@ def fit(
     seed: int,
     *,
     epochs: int = EPOCHS,
+    observed_heads: tuple[str, ...] = HEADS,
 ) -> tuple[EngagementNet, float]:
-    """The trained network and its last epoch's mean loss."""
+    """The trained network and its last epoch's mean loss (over the observed heads; the
+    others are left out of the loss and pinned to UNOBSERVED_HEAD_LOGIT)."""
+    observed = [HEADS.index(head) for head in observed_heads]
     torch.manual_seed(seed)
     torch.use_deterministic_algorithms(True)
     torch.set_num_threads(THREADS)
@@ -109,21 +136,28 @@ def fit(
         for start in range(0, len(order), BATCH):
             batch = order[start : start + BATCH]
             optimiser.zero_grad()
-            loss = loss_fn(model.logits(features[batch]), labels[batch])
+            logits, targets = model.logits(features[batch]), labels[batch]
+            if len(observed) < len(HEADS):
+                logits, targets = logits[:, observed], targets[:, observed]
+            loss = loss_fn(logits, targets)
             loss.backward()
             optimiser.step()
             total, batches = total + float(loss.detach()), batches + 1
         loss_value = total / batches
     model.eval()
+    with torch.no_grad():
+        for head in set(range(len(HEADS))) - set(observed):
+            model.heads.weight[head].zero_()
+            model.heads.bias[head].fill_(UNOBSERVED_HEAD_LOGIT)
     return model, loss_value
 
 
-def _version(model: EngagementNet, config: SimulationConfig) -> str:
+def _version(model: EngagementNet, source: str) -> str:
     digest = hashlib.sha256()
     for name, tensor in sorted(model.state_dict().items()):
         digest.update(name.encode())
         digest.update(tensor.detach().numpy().tobytes())
-    return f"sim{config.seed}-{digest.hexdigest()[:12]}"
+    return f"{source}-{digest.hexdigest()[:12]}"
 
 
 def export_onnx(model: EngagementNet, version: str) -> bytes:

@@ -30,6 +30,7 @@ from tests.stories import (
 STORIES_REDIS_DATABASE = 3  # no test server's fan-out worker reads this database's jobs
 # Authors with more followers are not fanned out: small enough to make one in a test.
 FANOUT_MAX_FOLLOWERS = 3
+PROFILE = "query ($username: String!) { user(username: $username) { id } }"
 VIEWERS = """query ($id: ID!) { node(id: $id) { ... on Story {
   viewerCount viewers(first: 10) { edges { node { id } } } } } }"""
 
@@ -245,6 +246,25 @@ async def test_accounts_with_unseen_stories_come_first_the_closest_first(
     tray = await world.tray(viewer)
     assert [entry["user"]["id"] for entry in tray] == [gid(third), gid(first), gid(second)]
     assert [entry["hasUnseen"] for entry in tray] == [True, True, False]
+
+
+async def test_an_author_the_viewer_interacts_with_comes_first_within_its_group(
+    world: StoryWorld,
+) -> None:
+    """Given three followed authors with unseen stories, the latest followed closest by
+    follow recency, when the viewer opens the profile of the first followed (an
+    interaction the affinity counters keep), that author comes first; the others keep
+    their follow-recency order."""
+    viewer = await world.user()
+    first, second, third = [await world.user() for _ in range(3)]
+    for author in (first, second, third):
+        await world.follow(viewer, author)
+        await world.story(author)
+
+    await world.data(PROFILE, viewer, username=first.username)
+    await world.runtime.services.interactions.flush()
+
+    assert await world.tray_users(viewer) == [gid(first), gid(third), gid(second)]
 
 
 async def test_has_unseen_flips_once_every_story_is_seen(world: StoryWorld) -> None:

@@ -18,11 +18,11 @@ from storage.stores import Stores
 from tests.conftest import make_settings
 
 FOLLOWING = [10, 300]
-# Warm: the tray set, the two large-account lists, and the cached users, blocks, follow
-# states and follow times from Redis; the live stories and the viewer's views of them from
-# MongoDB.
+# Warm: the tray set, the two large-account lists, the cached users, blocks, follow states
+# and follow times, and the viewer's affinity counters for the tray's authors (closeness)
+# from Redis; the live stories and the viewer's views of them from MongoDB.
 MAX_MONGO_ROUND_TRIPS = 2
-MAX_REDIS_ROUND_TRIPS = 7
+MAX_REDIS_ROUND_TRIPS = 8
 TRAY_REDIS_DATABASE = 4  # its own: flushing it disturbs no other test
 
 
