@@ -209,11 +209,17 @@ def train_ranker(
     ] = None,
 ) -> None:
     """Train the engagement model on simulated interaction logs (the default) or on the
-    app's own log, and export it to ONNX (needs the `train` extra: pip install -e
-    '.[train]')."""
+    app's own log, and export it to ONNX (needs the optional `train` extra: PyTorch, onnx)."""
     from ranking.model_file import SHIPPED_MODEL_PATH
     from ranking.simulation import SimulationConfig
 
+    settings = Settings()
+    if source is TrainingSource.MONGODB and settings.mongodb_url is None:
+        raise typer.BadParameter(
+            "--source mongodb reads the interaction log of a deployment: set "
+            "PICTOGRAPH_MONGODB_URL (the embedded MongoDB lives inside one server process "
+            "and keeps no log once it stops)"
+        )
     try:
         from ranking.training.train import train, train_from_log
     except ImportError as error:
@@ -226,7 +232,7 @@ def train_ranker(
     else:
         from ranking.training.labels import TooFewRows, check_trainable
 
-        read = asyncio.run(_read_interaction_log(Settings(), log_days, max_documents))
+        read = asyncio.run(_read_interaction_log(settings, log_days, max_documents))
         typer.echo(
             f"read {read.documents} log documents from {read.since:%Y-%m-%d %H:%M}"
             f"{' (capped)' if read.capped else ''}: {read.logged.rows} labelled ranked "
@@ -255,12 +261,6 @@ async def _read_interaction_log(
     from storage.interaction import InteractionStore
     from storage.mongo import open_database
 
-    if settings.mongodb_url is None:
-        raise typer.BadParameter(
-            "--source mongodb reads the interaction log of a deployment: set "
-            "PICTOGRAPH_MONGODB_URL (the embedded MongoDB lives inside one server process "
-            "and keeps no log once it stops)"
-        )
     until = datetime.now(UTC)
     async with open_database(settings.mongodb_url, settings.mongodb_database) as database:
         store = InteractionStore(database["interactions"])

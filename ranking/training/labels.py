@@ -74,7 +74,8 @@ class LogLabeler:
 
     def __init__(self, window: timedelta = ATTRIBUTION_WINDOW) -> None:
         self._window = window
-        self._impressions: dict[ImpressionKey, tuple[datetime, bytes]] = {}
+        # (first shown at, position, features) of each impression
+        self._impressions: dict[ImpressionKey, tuple[datetime, int, bytes]] = {}
         self._engagements: dict[tuple[str, int, int], list[datetime]] = {}
         self.skipped = {"unranked": 0, "other_schema": 0, "duplicate": 0}
 
@@ -110,7 +111,7 @@ class LogLabeler:
             self.skipped["duplicate"] += 1
             if seen[0] <= at:
                 return
-        self._impressions[key] = (at, bytes(features))
+        self._impressions[key] = (at, int(document.get("position", 0)), bytes(features))
 
     def build(self, labels_final_at: datetime) -> LoggedSet:
         """The rows of the impressions whose labels are final: the log is complete up to
@@ -123,10 +124,11 @@ class LogLabeler:
             if item[1][0] + self._window <= labels_final_at
         ]
         skipped = {**self.skipped, "not_final": len(self._impressions) - len(final)}
-        rows = sorted(final, key=lambda item: (item[1][0], item[0]))
+        # In the order shown: by time, then each page's window and position.
+        rows = sorted(final, key=lambda item: (item[1][0], item[0][3], item[1][1], item[0]))
         features = np.zeros((len(rows), FEATURE_COUNT), dtype=np.float32)
         labels = np.zeros((len(rows), len(HEADS)), dtype=np.float32)
-        for row, ((viewer, post, _, _), (at, vector)) in enumerate(rows):
+        for row, ((viewer, post, _, _), (at, _, vector)) in enumerate(rows):
             features[row] = features_from_bytes(vector)
             for head, kind in LABEL_KINDS.items():
                 times = self._engagements.get((str(kind), viewer, post), [])

@@ -33,3 +33,14 @@ def test_commands_that_need_real_backends_refuse_the_embedded_ones(
 
     assert result.exit_code == 2
     assert "embedded" in result.output
+
+
+def test_training_from_the_log_refuses_the_embedded_mongodb(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("PICTOGRAPH_MONGODB_URL", raising=False)
+
+    result = RUNNER.invoke(cli, ["train-ranker", "--source", "mongodb"])
+
+    assert result.exit_code == 2
+    assert "PICTOGRAPH_MONGODB_URL" in result.output

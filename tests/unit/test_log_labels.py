@@ -114,7 +114,7 @@ def test_the_same_impression_logged_twice_is_one_row_timed_by_its_first_showing(
     again = impression(at=SHOWN + timedelta(hours=1))
     like = engagement(InteractionKind.LIKE, after=ATTRIBUTION_WINDOW + timedelta(minutes=30))
 
-    logged = label_impressions([again, impression(), like], FINAL)
+    logged = label_impressions([impression(), again, like], FINAL)
 
     assert logged.rows == 1
     assert label(logged, "like") == 0.0
