@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
+import numpy.typing as npt
 import pytest
 
 from ranking.features import FEATURE_COUNT, FEATURE_SCHEMA_ID, feature_bytes
@@ -27,7 +28,7 @@ FINAL = SHOWN + timedelta(days=3)  # every impression's window has closed
 VIEWER, OTHER, AUTHOR, POST = 1, 2, 3, 40
 
 
-def vector(seed: int) -> np.ndarray:
+def vector(seed: int) -> npt.NDArray[np.float32]:
     return np.random.default_rng(seed).random(FEATURE_COUNT).astype(np.float32)
 
 
@@ -37,7 +38,7 @@ def impression(
     *,
     at: datetime = SHOWN,
     window: int = 7,
-    features: np.ndarray | None = None,
+    features: npt.NDArray[np.float32] | None = None,
     schema: int = FEATURE_SCHEMA_ID,
     ranked: bool = True,
 ) -> Document:
