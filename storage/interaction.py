@@ -168,7 +168,7 @@ class InteractionStore:
             yield chunk
 
     async def since(self, at: datetime, *, limit: int) -> list[Document]:
-        """The log from `at` on, oldest first (what training reads)."""
+        """The log from `at` on, oldest first, in one list (training streams `batches`)."""
         cursor = self._interactions.find({"at": {"$gte": at}}).sort("at", ASCENDING).limit(limit)
         return [document async for document in cursor]
 
