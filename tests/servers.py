@@ -18,19 +18,26 @@ import tempfile
 import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
+from pathlib import Path
 from typing import Any
 
 import boto3
 import httpx
+import pymongo
 import pytest
 import redis
 import uvicorn
 from botocore.exceptions import EndpointConnectionError
+from pydantic import SecretStr
+from pymongo.errors import PyMongoError
 from starlette.applications import Starlette
 
 from app.server import uvicorn_config
+from app.settings import Settings
 
 STARTUP_TIMEOUT_SECONDS = 20
+STOP_TIMEOUT_SECONDS = 10
+REPOSITORY = Path(__file__).resolve().parent.parent
 
 
 def free_port() -> int:
@@ -262,3 +269,184 @@ def triton_server(model_name: str) -> Iterator[TritonProcess]:
         yield server
     finally:
         server.stop()
+
+
+class MongoWireProcess:
+    """`python -m tests.mongo_wire` (a MongoDB wire-protocol server backed by mongomock, see
+    tests/mongo_wire.py) on a free port, for several OS processes to share one database
+    where no MongoDB server can be installed. Not MongoDB: mongomock's semantics."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.url = f"mongodb://127.0.0.1:{self.port}"
+        self._process: subprocess.Popen[bytes] | None = None
+        self._log: tempfile._TemporaryFileWrapper[bytes] | None = None
+
+    def start(self) -> None:
+        self._log = tempfile.NamedTemporaryFile(prefix="mongo-wire-", suffix=".log")  # noqa: SIM115
+        self._process = subprocess.Popen(
+            [sys.executable, "-m", "tests.mongo_wire", "--port", str(self.port)],
+            cwd=REPOSITORY,
+            env={**os.environ, "PYTHONPATH": _python_path()},
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+        )
+        client: pymongo.MongoClient[dict[str, Any]] = pymongo.MongoClient(
+            self.url, serverSelectionTimeoutMS=200, connectTimeoutMS=200
+        )
+        deadline = time.monotonic() + STARTUP_TIMEOUT_SECONDS
+        try:
+            while True:
+                if self._process.poll() is not None:
+                    pytest.fail(f"tests.mongo_wire exited with {self._process.returncode}: "
+                                f"{self.output()}")  # fmt: skip
+                try:
+                    client.admin.command("ping")
+                    return
+                except PyMongoError:
+                    if time.monotonic() > deadline:
+                        self.stop()
+                        pytest.fail(f"tests.mongo_wire did not answer ping on {self.url} within "
+                                    f"{STARTUP_TIMEOUT_SECONDS} s: {self.output()}")  # fmt: skip
+                    time.sleep(0.05)
+        finally:
+            client.close()
+
+    def stop(self) -> None:
+        process, self._process = self._process, None
+        if process is not None:
+            _terminate(process)
+
+    def output(self) -> str:
+        return _tail(self._log)
+
+
+@contextmanager
+def mongo_wire_server() -> Iterator[MongoWireProcess]:
+    server = MongoWireProcess()
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def settings_environment(settings: Settings) -> dict[str, str]:
+    """`settings` as the PICTOGRAPH_* variables `Settings()` reads them back from: what a
+    process started with them is configured with (complex values as JSON, as
+    pydantic-settings parses them; unset ones are left out, so they take their default)."""
+    environment = {}
+    dumped = settings.model_dump(mode="json")
+    for name in Settings.model_fields:
+        value = getattr(settings, name)
+        if value is None:
+            continue
+        if isinstance(value, SecretStr):
+            text = value.get_secret_value()
+        elif isinstance(dumped[name], str):
+            text = dumped[name]
+        else:
+            text = json.dumps(dumped[name])
+        environment[f"PICTOGRAPH_{name.upper()}"] = text
+    return environment
+
+
+class AppProcess:
+    """`pictograph serve` in an OS process of its own, configured by `settings` through the
+    environment only (in an empty working directory, so no .env file is read), on
+    settings.port; `start` returns once its /readyz answers 200."""
+
+    def __init__(self, settings: Settings, directory: str) -> None:
+        self.settings = settings
+        self.url = f"http://127.0.0.1:{settings.port}"
+        self._directory = directory
+        self._process: subprocess.Popen[bytes] | None = None
+        self._log_path = os.path.join(directory, f"serve-{settings.port}.log")
+
+    def launch(self) -> None:
+        """Start the process without waiting for it (`wait_ready` waits): several start
+        side by side."""
+        inherited = {k: v for k, v in os.environ.items() if not k.startswith("PICTOGRAPH_")}
+        environment = {**inherited, **settings_environment(self.settings)}
+        environment["PYTHONPATH"] = _python_path()
+        with open(self._log_path, "ab") as log:
+            self._process = subprocess.Popen(
+                [sys.executable, "-c", "from app.cli import cli; cli()", "serve"],
+                cwd=self._directory,
+                env=environment,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+
+    def wait_ready(self) -> None:
+        assert self._process is not None, "launch() first"
+        deadline = time.monotonic() + STARTUP_TIMEOUT_SECONDS
+        last = "no answer"
+        while time.monotonic() < deadline:
+            if self._process.poll() is not None:
+                pytest.fail(f"`pictograph serve` exited with {self._process.returncode}: "
+                            f"{self.output()}")  # fmt: skip
+            try:
+                response = httpx.get(f"{self.url}/readyz", timeout=2)
+                if response.status_code == 200:
+                    return
+                last = response.text
+            except httpx.TransportError as error:
+                last = repr(error)
+            time.sleep(0.1)
+        self.stop()
+        pytest.fail(f"`pictograph serve` on {self.url} was not ready within "
+                    f"{STARTUP_TIMEOUT_SECONDS} s ({last}): {self.output()}")  # fmt: skip
+
+    def stop(self) -> None:
+        process, self._process = self._process, None
+        if process is not None:
+            _terminate(process)
+
+    def output(self) -> str:
+        """The end of what the process wrote (uvicorn's log, and warnings and errors)."""
+        return self.log()[-4_000:]
+
+    def log(self) -> str:
+        """Everything it wrote so far."""
+        if not os.path.exists(self._log_path):
+            return ""
+        with open(self._log_path, "rb") as log:
+            return log.read().decode(errors="replace")
+
+
+@contextmanager
+def app_processes(settings: list[Settings], directory: str) -> Iterator[list[AppProcess]]:
+    """One `pictograph serve` process for each of `settings`, started side by side."""
+    processes = [AppProcess(each, directory) for each in settings]
+    try:
+        for process in processes:
+            process.launch()
+        for process in processes:
+            process.wait_ready()
+        yield processes
+    finally:
+        for process in processes:
+            process.stop()
+
+
+def _python_path() -> str:
+    """This checkout first, as the test process imports it (a worktree may be run with
+    PYTHONPATH set, over an editable install of another checkout)."""
+    return os.pathsep.join([str(REPOSITORY), *filter(None, [os.environ.get("PYTHONPATH")])])
+
+
+def _terminate(process: subprocess.Popen[bytes]) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=STOP_TIMEOUT_SECONDS)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=STOP_TIMEOUT_SECONDS)
+
+
+def _tail(log: tempfile._TemporaryFileWrapper[bytes] | None) -> str:
+    if log is None:
+        return ""
+    with open(log.name, "rb") as reading:
+        return reading.read().decode(errors="replace")[-4_000:]

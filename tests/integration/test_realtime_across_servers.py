@@ -1,15 +1,18 @@
-"""Realtime across server instances that share one real redis-server for the event bus (and
+"""Realtime across server processes that share one real redis-server for the event bus (and
 the cache), as production runs several `pictograph serve` processes behind a balancer.
 
-What is shared, and what is not: the issue asks for two uvicorn server processes. Each
-instance here is its own app (`create_app`), its own uvicorn server on its own port, with
-its own Redis connections (the bus's publisher, its pub/sub reader, the cache), so an event
-published on one reaches the other only through Redis pub/sub, which is what these tests
-are about. They are not two OS processes: the embedded MongoDB (mongomock) lives inside one
-Python process, no MongoDB server can be installed on this machine, and two processes
-would each have a database of their own. So both instances run in this test's process and
-event loop and share one in-memory database object, as processes share a MongoDB server.
-With PICTOGRAPH_TEST_MONGODB_URL set, they share that real MongoDB instead.
+What runs where: INSTANCES `pictograph serve` OS processes (tests/servers.py AppProcess:
+uvicorn, configured only through PICTOGRAPH_* variables, each with its own port and
+PICTOGRAPH_WORKER_ID, and its own fan-out worker inside, as the suite's servers run), one
+redis-server process they share for the bus, the cache and the fan-out jobs, and one
+database process they share: `python -m tests.mongo_wire`, a MongoDB wire-protocol server
+backed by mongomock (no MongoDB server can be installed on this machine, and mongomock on
+its own lives inside one Python process), which the servers reach through motor at a
+mongodb:// URL as they would reach MongoDB. With PICTOGRAPH_TEST_MONGODB_URL set, they share
+that real MongoDB instead. This test process is only their client: it talks GraphQL over
+HTTP and WebSockets to them, stops and starts the redis-server, and reads what the servers
+log. So an event published by one process reaches the other only through Redis pub/sub,
+which is what these tests are about.
 
 Every test ends with what a client holds: pushes, merged with the catch-up read
 (`ThreadMessages(afterSeq:)`) where a push may have been missed, deduplicated by seq; and
@@ -24,7 +27,7 @@ import os
 import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from contextlib import AsyncExitStack, asynccontextmanager
+from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,15 +35,12 @@ import httpx
 import pytest
 from websockets.exceptions import ConnectionClosed
 
-import app.services
-from app.main import create_app
-from storage.mongo import Database, open_database
 from subscriptions.subscription import SUBSCRIBER_TOO_SLOW_CLOSE_CODE
 from tests.client import Account, GraphQLClient
 from tests.conftest import TEST_FANOUT_MAX_FOLLOWERS, TEST_MONGODB_URL_VARIABLE, make_settings
 from tests.contract import operation_source
 from tests.media import jpeg
-from tests.servers import RedisProcess, app_server, free_port
+from tests.servers import AppProcess, RedisProcess, app_processes, free_port, mongo_wire_server
 from tests.ws import (
     close_code,
     first_pushed,
@@ -68,6 +68,7 @@ NOTHING_WITHIN_SECONDS = 1.0
 class Instance:
     url: str
     graphql: GraphQLClient
+    process: AppProcess
 
     async def run(self, operation: str, account: Account | None, **variables: Any) -> Any:
         token = None if account is None else account.token
@@ -103,6 +104,17 @@ class Cluster:
     instances: list[Instance]
     redis: RedisProcess
 
+    def log_marks(self) -> list[int]:
+        """Where each server process's log ends now."""
+        return [len(instance.process.log()) for instance in self.instances]
+
+    def logged_since(self, marks: list[int]) -> str:
+        """What the server processes have logged since `marks`."""
+        return "".join(
+            instance.process.log()[mark:]
+            for instance, mark in zip(self.instances, marks, strict=True)
+        )
+
     @property
     def a(self) -> Instance:
         return self.instances[0]
@@ -124,43 +136,43 @@ def shared_redis() -> Iterator[RedisProcess]:
             server.stop()
 
 
-@asynccontextmanager
-async def one_database() -> AsyncIterator[Database]:
-    async with open_database(os.environ.get(TEST_MONGODB_URL_VARIABLE), "shared") as database:
-        yield database
+@pytest.fixture(scope="module")
+def mongodb_url() -> Iterator[str]:
+    """The MongoDB every server process shares: the one configured, else a wire server."""
+    if url := os.environ.get(TEST_MONGODB_URL_VARIABLE):
+        yield url
+        return
+    with mongo_wire_server() as server:
+        yield server.url
 
 
 @pytest.fixture(scope="module")
 async def cluster(
-    shared_redis: RedisProcess, tmp_path_factory: pytest.TempPathFactory
+    shared_redis: RedisProcess, mongodb_url: str, tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[Cluster]:
-    media_dir = str(tmp_path_factory.mktemp("cluster") / "media")
-    async with AsyncExitStack() as stack:
-        database = await stack.enter_async_context(one_database())
-
-        @asynccontextmanager
-        async def shared_database(url: str | None, name: str) -> AsyncIterator[Database]:
-            yield database  # every instance's runtime opens the one database
-
-        patch = pytest.MonkeyPatch()
-        stack.callback(patch.undo)
-        patch.setattr(app.services, "open_database", shared_database)
-        instances = []
-        for number in range(INSTANCES):
-            port = free_port()
-            settings = make_settings(
-                shared_redis.url,
-                worker_id=number + 1,  # unique per process: it is part of every id
-                broadcast_url=shared_redis.url,
-                port=port,
-                media_dir=media_dir,
-                fanout_in_server=True,
-                fanout_max_followers=TEST_FANOUT_MAX_FOLLOWERS,
-            )
-            url = await stack.enter_async_context(app_server(create_app(settings), port))
-            http = await stack.enter_async_context(httpx.AsyncClient(base_url=url, timeout=30))
-            instances.append(Instance(url, GraphQLClient(http)))
-        yield Cluster(instances, shared_redis)
+    directory = tmp_path_factory.mktemp("cluster")
+    shared = make_settings(
+        shared_redis.url,
+        mongodb_url=mongodb_url,
+        broadcast_url=shared_redis.url,
+        media_dir=str(directory / "media"),
+        fanout_in_server=True,
+        fanout_max_followers=TEST_FANOUT_MAX_FOLLOWERS,
+    )
+    settings = [
+        # worker_id: unique per process, as it is part of every id
+        shared.model_copy(update={"port": free_port(), "worker_id": number + 1})
+        for number in range(INSTANCES)
+    ]
+    with app_processes(settings, str(directory)) as processes:
+        async with AsyncExitStack() as stack:
+            instances = []
+            for process in processes:
+                http = await stack.enter_async_context(
+                    httpx.AsyncClient(base_url=process.url, timeout=30)
+                )
+                instances.append(Instance(process.url, GraphQLClient(http), process))
+            yield Cluster(instances, shared_redis)
 
 
 async def new_post(instance: Instance, author: Account) -> str:
@@ -362,7 +374,7 @@ async def test_subscribers_keep_receiving_after_redis_restarts_and_catch_up_the_
 
 
 async def test_concurrent_sends_to_one_thread_get_every_seq_once_and_retries_their_first(
-    cluster: Cluster, caplog: pytest.LogCaptureFixture
+    cluster: Cluster,
 ) -> None:
     # Given a thread of five, whose one reader is subscribed on one instance
     reader = await cluster.a.graphql.sign_up()
@@ -397,7 +409,7 @@ async def test_concurrent_sends_to_one_thread_get_every_seq_once_and_retries_the
             )
 
         retried = range(RETRIED_SENDS)
-        caplog.clear()
+        marks = cluster.log_marks()
         results = await asyncio.gather(
             *(one_send(number) for number in range(CONCURRENT_SENDS)),
             *(one_send(number) for number in retried),
@@ -409,7 +421,7 @@ async def test_concurrent_sends_to_one_thread_get_every_seq_once_and_retries_the
         # And every retry was answered with its first message
         assert [m["id"] for m in retries] == [firsts[number]["id"] for number in retried]
         # And the burst queued for Redis connections instead of skipping what needs them
-        assert "Too many connections" not in caplog.text
+        assert "Too many connections" not in cluster.logged_since(marks)
         # And the subscriber was pushed each one once, unless it fell more than its queue
         # behind (4013), when it catches up as a reconnecting client does
         dropped = await drain_until_closed(ws, inbox, CONCURRENT_SENDS)
