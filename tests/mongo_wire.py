@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import mongomock
-from mockupdb import MockupDB
+from mockupdb import OP_MSG_FLAGS, MockupDB, OpMsg
 from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError, OperationFailure
 
@@ -47,6 +47,7 @@ COMMAND_NOT_FOUND = 59
 DUPLICATE_KEY = 11000
 # mongomock raises some errors without a code; MongoDB's generic "bad value" stands in.
 BAD_VALUE = 2
+INTERNAL_ERROR = 1
 NAMESPACE_NOT_FOUND = 26
 CURSOR_NOT_FOUND = 43
 
@@ -107,9 +108,9 @@ class WireDatabase:
                 return _error(failure.code, str(failure))
             except OperationFailure as failure:
                 return _error(failure.code or BAD_VALUE, str(failure))
-            except (NotImplementedError, TypeError, ValueError, KeyError) as failure:
-                logger.warning("command %r failed in mongomock: %r", name, failure)
-                return _error(BAD_VALUE, f"{name}: {failure!r}")
+            except Exception as failure:  # answered, so the client sees it (not a hang-up)
+                logger.exception("command %r failed in mongomock", name)
+                return _error(INTERNAL_ERROR, f"{name} failed in mongomock: {failure!r}")
         return {**reply, "ok": 1}
 
     # ---------------------------------------------------------------- the server itself
@@ -370,6 +371,8 @@ class WireServer:
 
     def _respond(self, request: Any) -> bool:
         reply = self.database.execute(request.namespace or "admin", _plain(request.doc))
+        if isinstance(request, OpMsg) and request.flags & OP_MSG_FLAGS["moreToCome"]:
+            return True  # an unacknowledged write (w=0): the client reads no reply
         # mockupdb fills in ok; its keyword form would lose the order of the fields.
         request.reply(reply)
         return True
