@@ -37,7 +37,7 @@ GIVE_UP_SECONDS = 10.0
 
 @pytest.fixture
 async def runtime(redis_process: RedisProcess) -> AsyncIterator[Runtime]:
-    """On a redis-server of its own, so that its command count is this test's alone."""
+    """On a redis-server of its own, so that the commands counted on it are this test's."""
     async with open_runtime(make_settings(redis_process.url)) as runtime:
         yield runtime
 
@@ -71,22 +71,27 @@ async def private_post(services: Services, followers: list[UserRecord]) -> PostR
 
 
 class RedisRoundTrips:
-    """Counts what redis-py sends: one call per command, or per pipeline (one round trip)."""
+    """Counts what redis-py sends to one redis-server: one call per command, or per pipeline
+    (one round trip). Other servers' commands are not counted: the apps of other tests in
+    this process (a worker polling its job stream) talk to servers of their own."""
 
-    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+    def __init__(self, monkeypatch: pytest.MonkeyPatch, port: int) -> None:
         self.count = 0
         send = AbstractConnection.send_packed_command
 
         async def counting(connection: AbstractConnection, *args: Any, **kwargs: Any) -> None:
-            self.count += 1
+            if getattr(connection, "port", None) == port:
+                self.count += 1
             await send(connection, *args, **kwargs)
 
         monkeypatch.setattr(AbstractConnection, "send_packed_command", counting)
 
 
 @pytest.fixture
-def redis_round_trips(monkeypatch: pytest.MonkeyPatch) -> RedisRoundTrips:
-    return RedisRoundTrips(monkeypatch)
+def redis_round_trips(
+    monkeypatch: pytest.MonkeyPatch, redis_process: RedisProcess
+) -> RedisRoundTrips:
+    return RedisRoundTrips(monkeypatch, redis_process.port)
 
 
 async def deliver_one_like(
