@@ -22,8 +22,6 @@ import numpy.typing as npt
 from ranking.model import HEADS, Probabilities
 from storage.ranked_window import Surface
 
-REELS = "reels"  # the reels surface (a later issue), weighed here already
-
 TWITTER_FAV = 0.5
 TWITTER_RETWEET = 1.0
 TWITTER_REPLY = 13.5
@@ -41,7 +39,7 @@ SURFACE_WEIGHTS: Mapping[str, tuple[float, ...]] = MappingProxyType(
     {
         Surface.FEED.value: FEED_WEIGHTS,
         Surface.EXPLORE.value: EXPLORE_WEIGHTS,
-        REELS: REELS_WEIGHTS,
+        Surface.REELS.value: REELS_WEIGHTS,
     }
 )
 assert all(len(weights) == len(HEADS) for weights in SURFACE_WEIGHTS.values())

@@ -31,7 +31,7 @@ class Surface(StrEnum):
 
     FEED = "feed"
     EXPLORE = "explore"
-    REELS = "reels"  # ranking.weights.REELS: the reels surface's weights
+    REELS = "reels"
 
 
 def ranked_window_key(
