@@ -8,12 +8,20 @@ count is taken at the collection API, which is the same for motor and mongomock.
 
 from __future__ import annotations
 
+import dataclasses
 from collections import Counter
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from redis.asyncio import ConnectionPool, Redis
 from redis.asyncio.connection import Connection
+
+from storage.mongo import Database
+from storage.stores import Stores
+
+if TYPE_CHECKING:
+    from app.services import Runtime
+    from resolvers.context import Services
 
 OPERATIONS = frozenset(
     {
@@ -80,3 +88,11 @@ def counting_redis(url: str, counter: RoundTrips) -> Redis:
 
     pool: ConnectionPool = ConnectionPool.from_url(url, connection_class=CountingConnection)
     return Redis(connection_pool=pool)
+
+
+def counted_services(runtime: Runtime, counter: RoundTrips) -> Services:
+    """The runtime's services with stores whose MongoDB operations `counter` counts (their
+    Redis is the runtime's own)."""
+    services = runtime.services
+    counting = cast("Database", CountingDatabase(runtime.database, counter))
+    return dataclasses.replace(services, stores=Stores.create(counting, services.redis))

@@ -3,7 +3,6 @@ on its page: last messages, participants and blocks are each one batched read.""
 
 from __future__ import annotations
 
-import dataclasses
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any, cast
@@ -11,11 +10,9 @@ from typing import Any, cast
 import pytest
 
 from app.services import Runtime, open_runtime
-from bench.roundtrips import CountingDatabase, RoundTrips
+from bench.roundtrips import RoundTrips, counted_services
 from resolvers.context import Context
 from schema import build_schema
-from storage.mongo import Database
-from storage.stores import Stores
 from storage.user import UserRecord
 from tests.conftest import insert_user, make_settings
 from tests.contract import operation_source
@@ -60,9 +57,7 @@ async def viewer(runtime: Runtime) -> UserRecord:
 async def read_inbox(
     runtime: Runtime, viewer: UserRecord, first: int, counter: RoundTrips
 ) -> list[Any]:
-    services = runtime.services
-    counting = cast("Database", CountingDatabase(runtime.database, counter))
-    counted = dataclasses.replace(services, stores=Stores.create(counting, services.redis))
+    counted = counted_services(runtime, counter)
     counter.reset()
     result = await SCHEMA.execute(
         operation_source("Inbox"),

@@ -3,24 +3,21 @@ actors, posts, comments, messages and the blocks among them are each one batched
 
 from __future__ import annotations
 
-import dataclasses
 import uuid
 from collections.abc import AsyncIterator
-from typing import Any, cast
+from typing import Any
 
 import pytest
 
 from app.services import Runtime, open_runtime
-from bench.roundtrips import CountingDatabase, RoundTrips
+from bench.roundtrips import RoundTrips, counted_services
 from jobs.notification import run_notification_job
 from resolvers.context import Context, Services
 from schema import build_schema
 from storage.comment import CommentRecord
 from storage.follow import FollowState
-from storage.mongo import Database
 from storage.notification import NotificationCause, NotificationJob
 from storage.post import PostRecord
-from storage.stores import Stores
 from storage.user import UserRecord
 from tests.conftest import insert_user, make_settings
 from tests.contract import operation_source
@@ -96,9 +93,7 @@ async def viewer(runtime: Runtime) -> UserRecord:
 async def read_notifications(
     runtime: Runtime, viewer: UserRecord, first: int, counter: RoundTrips
 ) -> dict[str, Any]:
-    services = runtime.services
-    counting = cast("Database", CountingDatabase(runtime.database, counter))
-    counted = dataclasses.replace(services, stores=Stores.create(counting, services.redis))
+    counted = counted_services(runtime, counter)
     counter.reset()
     result = await SCHEMA.execute(
         operation_source("Notifications"),

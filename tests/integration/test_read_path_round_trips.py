@@ -3,7 +3,6 @@ warm home feed page none at all."""
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import AsyncIterator
 from typing import Any, cast
 
@@ -12,11 +11,9 @@ import pytest
 from app.services import Runtime, open_runtime
 from bench.dataset import PostPage, make_post_page
 from bench.read_path import Source, page_request
-from bench.roundtrips import CountingDatabase, RoundTrips
+from bench.roundtrips import RoundTrips, counted_services
 from resolvers.context import Context
 from schema import build_schema
-from storage.mongo import Database
-from storage.stores import Stores
 from tests.conftest import make_settings
 
 MAX_ROUND_TRIPS = 6  # the issue's target for a page of any size
@@ -38,11 +35,8 @@ async def read_page(
     runtime: Runtime, page: PostPage, first: int, counter: RoundTrips, source: Source
 ) -> list[Any]:
     """The page's edges, read with fresh loaders as a new request would."""
-    services = runtime.services
-    counting = cast("Database", CountingDatabase(runtime.database, counter))
-    stores = Stores.create(counting, services.redis)
-    counted = dataclasses.replace(services, stores=stores)
-    viewer = (await stores.users.find_by_ids([page.viewer_id]))[page.viewer_id]
+    counted = counted_services(runtime, counter)
+    viewer = (await counted.stores.users.find_by_ids([page.viewer_id]))[page.viewer_id]
     counter.reset()
     context = Context.for_viewer(counted, viewer)
     query, variables = page_request(source, page, first)

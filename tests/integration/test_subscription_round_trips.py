@@ -6,7 +6,6 @@ number of receivers (loaders/shared.py)."""
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 from collections.abc import AsyncIterator
 from typing import Any, cast
 
@@ -14,14 +13,12 @@ import pytest
 from redis.asyncio.connection import AbstractConnection
 
 from app.services import Runtime, open_runtime
-from bench.roundtrips import CountingDatabase, RoundTrips
+from bench.roundtrips import RoundTrips, counted_services
 from resolvers.context import Context, Services
 from resolvers.ids import to_global_id
 from schema import build_schema
 from storage.follow import FollowState
-from storage.mongo import Database
 from storage.post import PostRecord
-from storage.stores import Stores
 from storage.user import UserRecord
 from subscriptions.channels import post_channel
 from subscriptions.events import PostLiked
@@ -104,8 +101,7 @@ async def deliver_one_like(
     post = await private_post(services, viewers)
     liker = await insert_user(services)
     counter = RoundTrips()
-    counting = cast("Database", CountingDatabase(runtime.database, counter))
-    counted = dataclasses.replace(services, stores=Stores.create(counting, services.redis))
+    counted = counted_services(runtime, counter)
     streams: list[AsyncIterator[Any]] = []
     for viewer in viewers:
         context = Context.for_viewer(counted, viewer)
