@@ -11,8 +11,9 @@ one batched read, not one per receiver.
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Iterator, Sequence
+from collections.abc import Callable, Hashable, Iterator, Sequence
 from contextlib import contextmanager
+from typing import Any, TypeVar
 
 from loaders.base import StoreLoader
 from loaders.block import BlockedByUserIdLoader
@@ -26,6 +27,8 @@ from loaders.user import UnfilteredUserByIdLoader
 from storage.cache import Pair
 from storage.follow import FollowState
 from storage.stores import Stores
+
+T = TypeVar("T")
 
 
 class BlockedByPairLoader(StoreLoader[Pair, bool]):
@@ -58,6 +61,17 @@ class SharedReads:
         self.notification_by_id = UnfilteredNotificationByIdLoader(stores, None)
         self.blocked_by_pair = BlockedByPairLoader(stores, None)
         self.follow_state_by_pair = FollowStateByPairLoader(stores, None)
+        self._made: dict[Hashable, Any] = {}
+
+    def once(self, key: Hashable, make: Callable[[], T]) -> T:
+        """What `make` returns, made by the first receiver of the event to ask: for what
+        every receiver that passed its own check yields alike (made from the records read
+        here, which are the same for all of them). Never for anything a receiver's check
+        or viewer decides."""
+        if key not in self._made:
+            self._made[key] = make()
+        made: T = self._made[key]
+        return made
 
 
 class SharedBlockedByUserIdLoader(BlockedByUserIdLoader):

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 from loaders import Loaders
+from loaders.shared import SharedReads
 from resolvers.context import Context
 from resolvers.errors import BadUserInput, ErrorCode, FieldError
 from resolvers.ids import node_argument
@@ -60,6 +61,7 @@ MAX_SUBSCRIPTIONS_PER_CONNECTION = 20
 
 EventT = TypeVar("EventT", bound=Event)
 ResultT = TypeVar("ResultT")
+PresentedT = TypeVar("PresentedT")
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,14 +70,22 @@ class PostLike:
     user: UserRecord
 
 
-async def post_liked(context: Context, raw_post_id: str) -> AsyncIterator[PostLike]:
+async def post_liked(
+    context: Context, raw_post_id: str, present: Callable[[PostLike], PresentedT]
+) -> AsyncIterator[PresentedT]:
+    """`present` makes what is yielded from the like: once per event in this process, for
+    every receiver whose check passes (they all see the same records, read once through the
+    event's SharedReads), so their executions of a viewer-independent selection can be
+    shared (schema/shared_execution.py)."""
     post = await _subscribed_post(context, raw_post_id)
 
-    async def check(loaders: Loaders, event: PostLiked) -> PostLike | None:
+    async def check(loaders: Loaders, event: PostLiked, shared: SharedReads) -> PresentedT | None:
         liked, user = await asyncio.gather(
             loaders.post_by_id.load(event.post_id), loaders.user_by_id.load(event.actor_id)
         )
-        return None if liked is None or user is None else PostLike(liked, user)
+        if liked is None or user is None:
+            return None
+        return shared.once(("postLiked", liked.id, user.id), lambda: present(PostLike(liked, user)))
 
     return _deliveries(context, post_channel(post.id), PostLiked, _same_event, check)
 
@@ -83,7 +93,7 @@ async def post_liked(context: Context, raw_post_id: str) -> AsyncIterator[PostLi
 async def comment_added(context: Context, raw_post_id: str) -> AsyncIterator[CommentRecord]:
     post = await _subscribed_post(context, raw_post_id)
 
-    async def check(loaders: Loaders, event: CommentAdded) -> CommentRecord | None:
+    async def check(loaders: Loaders, event: CommentAdded, _: SharedReads) -> CommentRecord | None:
         return await loaders.comment_by_id.load(event.comment_id)
 
     return _deliveries(context, post_channel(post.id), CommentAdded, _same_event, check)
@@ -92,7 +102,9 @@ async def comment_added(context: Context, raw_post_id: str) -> AsyncIterator[Com
 async def message_received(context: Context) -> AsyncIterator[MessageRecord]:
     viewer = require_viewer(context)
 
-    async def check(loaders: Loaders, event: MessageReceived) -> MessageRecord | None:
+    async def check(
+        loaders: Loaders, event: MessageReceived, _: SharedReads
+    ) -> MessageRecord | None:
         # Through the thread: a receiver who is no longer one of its people gets nothing.
         return await loaders.message_by_id.load(event.message_id)
 
@@ -102,7 +114,9 @@ async def message_received(context: Context) -> AsyncIterator[MessageRecord]:
 async def notification_received(context: Context) -> AsyncIterator[NotificationRecord]:
     viewer = require_viewer(context)
 
-    async def check(loaders: Loaders, event: NotificationReceived) -> NotificationRecord | None:
+    async def check(
+        loaders: Loaders, event: NotificationReceived, _: SharedReads
+    ) -> NotificationRecord | None:
         # As `notifications` shows it: to its receiver only, while its actors, post, comment
         # or message are visible to them.
         return await loaders.notification_by_id.load(event.notification_id)
@@ -123,7 +137,7 @@ async def reel_processed(context: Context, raw_reel_id: str) -> AsyncIterator[Po
     if not isinstance(reel, PostRecord):
         raise BadUserInput(reel.message, field=reel.field, reason=reel.code.value)
 
-    async def check(loaders: Loaders, event: ReelProcessed) -> PostRecord | None:
+    async def check(loaders: Loaders, event: ReelProcessed, _: SharedReads) -> PostRecord | None:
         if event.reel_id != reel.id:
             return None
         return await loaders.post_by_id.load(event.reel_id)
@@ -156,7 +170,7 @@ async def _deliveries(
     channel: str,
     event_type: type[EventT],
     share_key: Callable[[EventT], Hashable],
-    check: Callable[[Loaders, EventT], Awaitable[ResultT | None]],
+    check: Callable[[Loaders, EventT, SharedReads], Awaitable[ResultT | None]],
 ) -> AsyncIterator[ResultT]:
     """What `check` makes of each `event_type` event on `channel`, for this receiver."""
     services = context.services
@@ -170,7 +184,7 @@ async def _deliveries(
                     # This operation's own context (Context.for_operation): the fields of
                     # what is yielded resolve through these loaders too.
                     context.loaders = Loaders.create(services.stores, viewer.id, shared=shared)
-                    result = await check(context.loaders, event)
+                    result = await check(context.loaders, event, shared)
                     if result is not None:
                         yield result
         except SubscriberTooSlow as too_slow:

@@ -8,6 +8,7 @@ from collections.abc import AsyncGenerator
 import strawberry
 
 from resolvers import subscription as subscription_resolvers
+from schema.shared_execution import SharedExecutions
 from schema.types.comment import Comment
 from schema.types.common import Info
 from schema.types.message import Message
@@ -21,6 +22,14 @@ from schema.types.user import User
 class PostLike:
     post: Post
     user: User = strawberry.field(description="Who liked it.")
+    # One per event: the executions its receivers may share (schema/shared_execution.py).
+    shared_executions: strawberry.Private[SharedExecutions | None] = None
+
+
+def _present_like(like: subscription_resolvers.PostLike) -> PostLike:
+    return PostLike(
+        post=Post.wrap(like.post), user=User.wrap(like.user), shared_executions=SharedExecutions()
+    )
 
 
 @strawberry.type
@@ -32,9 +41,9 @@ class Subscription:
     async def post_liked(
         self, info: Info, post_id: strawberry.ID
     ) -> AsyncGenerator[PostLike, None]:
-        likes = await subscription_resolvers.post_liked(info.context, post_id)
+        likes = await subscription_resolvers.post_liked(info.context, post_id, _present_like)
         async for like in likes:
-            yield PostLike(post=Post.wrap(like.post), user=User.wrap(like.user))
+            yield like
 
     @strawberry.subscription(
         description="Each new comment or reply on the post that the viewer may see. Refused "
