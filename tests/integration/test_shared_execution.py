@@ -80,9 +80,7 @@ async def first_pushes(
         )
         streams.append(cast("AsyncIterator[Any]", stream))
     firsts = [asyncio.ensure_future(anext(stream)) for stream in streams]
-    await until(
-        lambda: services.bus.subscriber_count(post_channel(post.id)) == len(subscribers)
-    )
+    await until(lambda: services.bus.subscriber_count(post_channel(post.id)) == len(subscribers))
     await services.stores.likes.insert(services.ids.next_id(), liker.id, post.id)
     await services.stores.posts.increment_counts(post.id, like=1)
     await services.bus.publish(PostLiked(post_id=post.id, actor_id=liker.id))
@@ -90,8 +88,8 @@ async def first_pushes(
     for waiting in pending:
         waiting.cancel()
     await asyncio.gather(*pending, return_exceptions=True)
-    for stream in streams:
-        await cast("Any", stream).aclose()
+    for opened in streams:
+        await cast("Any", opened).aclose()
     return [first.result() if first in done else None for first in firsts]
 
 
