@@ -35,11 +35,12 @@ def serve(
 ) -> None:
     """Serve the API on PICTOGRAPH_HOST:PICTOGRAPH_PORT."""
     from app.main import create_app
-    from app.server import uvicorn_config
+    from app.server import tune_garbage_collector, uvicorn_config
 
     settings = Settings()
     app = create_app(settings, demo_users=DEMO_USERS if seed_demo else 0)
     typer.echo(f"GraphQL at {settings.base_url}/graphql")
+    tune_garbage_collector()
     uvicorn.Server(uvicorn_config(app, settings, log_level="info")).run()
 
 

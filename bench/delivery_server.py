@@ -35,7 +35,7 @@ from PIL import Image
 from starlette.applications import Starlette
 
 from app.main import create_app
-from app.server import uvicorn_config
+from app.server import tune_garbage_collector, uvicorn_config
 from app.services import Runtime
 from app.settings import Settings
 from resolvers.context import Context, Services
@@ -142,6 +142,7 @@ def main(
             yield
 
     app.router.lifespan_context = lifespan
+    tune_garbage_collector()  # as `pictograph serve` does
     uvicorn.Server(uvicorn_config(app, settings, log_level="warning")).run()
 
 
