@@ -38,9 +38,9 @@ from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
 # (GraphQL type, field) pairs whose value is the same for every receiver of an event: plain
 # attributes of the wrapped records (schema/types: no resolver, no argument, no context).
-# Add to it only such fields: one whose value depends on the viewer (viewerHasLiked,
-# viewerFollowState, followsViewer, avatarUrl's settings are not, but it is a resolver)
-# would hand one receiver's answer to another.
+# Add to it only such fields: one that depends on the viewer (viewerHasLiked,
+# viewerFollowState, followsViewer), reads through the context (avatarUrl, connections) or
+# takes arguments would hand one receiver's answer to another.
 VIEWER_INDEPENDENT_FIELDS: frozenset[tuple[str, str]] = frozenset(
     {
         ("Subscription", "postLiked"),

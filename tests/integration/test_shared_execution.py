@@ -173,3 +173,29 @@ async def test_a_receiver_who_may_not_see_the_liker_gets_nothing_while_others_sh
     assert results[1] is None
     first, third = cast("ExecutionResult", results[0]), cast("ExecutionResult", results[2])
     assert first.data is not None and first.data is third.data
+
+
+async def test_receivers_of_different_documents_each_get_their_own_documents_answer(
+    runtime: Runtime,
+) -> None:
+    # Given two viewers subscribed with two viewer-independent documents of different fields
+    services = runtime.services
+    post, liker = await public_post(services), await insert_user(services)
+    first, second = await insert_user(services), await insert_user(services)
+    with_counts = """
+    subscription PostLikedCounts($postId: ID!) {
+      postLiked(postId: $postId) { post { id commentCount } user { id followerCount } }
+    }
+    """
+    # When one like reaches both
+    results = await first_pushes(
+        services,
+        post,
+        liker,
+        [(first, operation_source("PostLiked")), (second, with_counts)],
+    )
+    # Then each gets the fields its own document asked for
+    mine, theirs = (cast("ExecutionResult", result).data for result in results)
+    assert mine is not None and theirs is not None
+    assert set(mine["postLiked"]["user"]) == {"id", "username"}
+    assert set(theirs["postLiked"]["user"]) == {"id", "followerCount"}
