@@ -154,14 +154,22 @@ class SharingExecutor(StrawberryGraphQLCoreExecutionContext):
             own = super().execute_operation(serially)
             future: asyncio.Future[ExecutionResult] = asyncio.ensure_future(_awaited(own))
             shared.put(key, self.operation, future)
-            return future
+            # Shielded: the first receiver's socket closing must not cancel the others'.
+            return asyncio.shield(future)
         return self._shared_or_own(cached, serially)
 
     async def _shared_or_own(
         self, shared: asyncio.Future[ExecutionResult], serially: bool | None
     ) -> ExecutionResult:
-        result = await shared
-        if result.errors:
+        try:
+            result = await asyncio.shield(shared)
+        except asyncio.CancelledError:
+            if not shared.cancelled():
+                raise  # this receiver's own operation is being cancelled
+            result = None
+        except Exception:  # the shared execution failed: execute our own, as before
+            result = None
+        if result is None or result.errors:
             return await _awaited(super().execute_operation(serially))
         # A result of its own around the shared data: strawberry and the extensions set
         # fields of the result they are handed.
