@@ -18,6 +18,7 @@ from app.settings import Settings
 from ranking.model import MODEL_NAME
 from resolvers.context import Services
 from resolvers.rate_limits import LOGIN_PER_ACCOUNT, MutationLimit, RateLimits
+from storage.post import PostRecord
 from storage.rate_limit import BackOff, Window
 from storage.user import UserRecord
 from tests.client import GraphQLClient
@@ -167,6 +168,19 @@ async def insert_user(services: Services) -> UserRecord:
         password_hash="unused",
         created_at=services.clock(),
     )
+
+
+async def insert_post(
+    services: Services, author_id: int, mention_ids: tuple[int, ...] = ()
+) -> PostRecord:
+    """A post without media or caption, written straight through the store."""
+    post = PostRecord(
+        id=services.ids.next_id(), author_id=author_id, caption="", hashtags=(),
+        mention_ids=mention_ids, media=(), like_count=0, comment_count=0, preview_comments=(),
+        created_at=services.clock(),
+    )  # fmt: skip
+    await services.stores.posts.insert(post, client_mutation_id=None)
+    return post
 
 
 @dataclass(frozen=True)

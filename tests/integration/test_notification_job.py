@@ -33,19 +33,14 @@ from storage.user import UserRecord
 from subscriptions.channels import user_channel
 from subscriptions.events import Event, NotificationReceived
 from subscriptions.subscription import Subscription
-from tests.conftest import insert_user, make_settings
+from tests.conftest import insert_post, insert_user, make_settings
 from tests.servers import RedisProcess
 
 DONE_SECONDS = 20  # only bounds a failing test
 
 
 async def new_post(services: Services, author: UserRecord) -> PostRecord:
-    post = PostRecord(
-        id=services.ids.next_id(), author_id=author.id, caption="", hashtags=(), mention_ids=(),
-        media=(), like_count=0, comment_count=0, preview_comments=(), created_at=services.clock(),
-    )  # fmt: skip
-    await services.stores.posts.insert(post, client_mutation_id=None)
-    return post
+    return await insert_post(services, author.id)
 
 
 async def like(services: Services, fan: UserRecord, post: PostRecord) -> None:

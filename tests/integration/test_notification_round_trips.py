@@ -19,7 +19,7 @@ from storage.follow import FollowState
 from storage.notification import NotificationCause, NotificationJob
 from storage.post import PostRecord
 from storage.user import UserRecord
-from tests.conftest import insert_user, make_settings
+from tests.conftest import insert_post, insert_user, make_settings
 from tests.contract import operation_source
 
 # Cold (Redis flushed): the page, the unread rows (up to 100) and the read marker; then, in
@@ -42,13 +42,7 @@ async def runtime(redis_url: str) -> AsyncIterator[Runtime]:
 async def new_post(
     services: Services, author: UserRecord, mention_ids: tuple[int, ...] = ()
 ) -> PostRecord:
-    post = PostRecord(
-        id=services.ids.next_id(), author_id=author.id, caption="", hashtags=(),
-        mention_ids=mention_ids, media=(), like_count=0, comment_count=0, preview_comments=(),
-        created_at=services.clock(),
-    )  # fmt: skip
-    await services.stores.posts.insert(post, client_mutation_id=None)
-    return post
+    return await insert_post(services, author.id, mention_ids)
 
 
 @pytest.fixture(scope="module")

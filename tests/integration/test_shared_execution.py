@@ -19,7 +19,7 @@ from storage.post import PostRecord
 from storage.user import UserRecord
 from subscriptions.channels import post_channel
 from subscriptions.events import PostLiked
-from tests.conftest import insert_user
+from tests.conftest import insert_post, insert_user
 from tests.contract import operation_source
 from tests.ws import until
 
@@ -45,20 +45,7 @@ async def no_close(code: int, reason: str) -> None:
 
 async def public_post(services: Services) -> PostRecord:
     author = await insert_user(services)
-    post = PostRecord(
-        id=services.ids.next_id(),
-        author_id=author.id,
-        caption="",
-        hashtags=(),
-        mention_ids=(),
-        media=(),
-        like_count=0,
-        comment_count=0,
-        preview_comments=(),
-        created_at=services.clock(),
-    )
-    await services.stores.posts.insert(post, client_mutation_id=None)
-    return post
+    return await insert_post(services, author.id)
 
 
 async def first_pushes(

@@ -22,7 +22,7 @@ from storage.post import PostRecord
 from storage.user import UserRecord
 from subscriptions.channels import post_channel
 from subscriptions.events import PostLiked
-from tests.conftest import insert_user, make_settings
+from tests.conftest import insert_post, insert_user, make_settings
 from tests.contract import operation_source
 from tests.servers import RedisProcess
 from tests.ws import until
@@ -51,20 +51,7 @@ async def private_post(services: Services, followers: list[UserRecord]) -> PostR
         await services.stores.follows.insert(
             services.ids.next_id(), follower.id, author.id, FollowState.FOLLOWING
         )
-    post = PostRecord(
-        id=services.ids.next_id(),
-        author_id=author.id,
-        caption="",
-        hashtags=(),
-        mention_ids=(),
-        media=(),
-        like_count=0,
-        comment_count=0,
-        preview_comments=(),
-        created_at=services.clock(),
-    )
-    await services.stores.posts.insert(post, client_mutation_id=None)
-    return post
+    return await insert_post(services, author.id)
 
 
 class RedisRoundTrips:

@@ -28,7 +28,6 @@ from resolvers.context import Context, Services
 from resolvers.ids import parse_global_id, to_global_id
 from resolvers.subscription import MAX_SUBSCRIPTIONS_PER_CONNECTION
 from schema import build_schema
-from storage.post import PostRecord
 from subscriptions.bus import open_event_bus
 from subscriptions.channels import post_channel, user_channel
 from subscriptions.events import CommentAdded, NotificationReceived, PostLiked
@@ -36,6 +35,7 @@ from subscriptions.subscription import SUBSCRIBER_TOO_SLOW_CLOSE_CODE
 from tests.client import Account, GraphQLClient
 from tests.conftest import (
     TEST_FANOUT_MAX_FOLLOWERS,
+    insert_post,
     insert_user,
     make_settings,
 )
@@ -685,17 +685,4 @@ async def test_a_subscriber_too_slow_for_its_queue_closes_its_socket_with_4013(
 
 
 async def _insert_post(services: Services, author_id: int) -> int:
-    post = PostRecord(
-        id=services.ids.next_id(),
-        author_id=author_id,
-        caption="",
-        hashtags=(),
-        mention_ids=(),
-        media=(),
-        like_count=0,
-        comment_count=0,
-        preview_comments=(),
-        created_at=services.clock(),
-    )
-    await services.stores.posts.insert(post, client_mutation_id=None)
-    return post.id
+    return (await insert_post(services, author_id)).id
