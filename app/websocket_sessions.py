@@ -7,21 +7,29 @@
 - a session check per operation as well: the next `subscribe` on a socket whose token was
   revoked or expired closes it with 4403 even if the bus lost the revocation;
 - a cap on the sockets one client address holds open without an acknowledged
-  connection_init (counted per process), so a client cannot pin hundreds of idle sockets.
+  connection_init (counted per process), so a client cannot pin hundreds of idle sockets;
+- each operation's `SocketOperation` (resolvers/context.py), through which a subscription
+  event rendered once for many receivers is written to this socket as a `next` message of
+  that operation's id (resolvers/delivery.py), framed around the encoded payload.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 from collections import Counter, defaultdict
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from typing import Protocol, cast
 
+import orjson
+from starlette.websockets import WebSocketDisconnect, WebSocketState
+from strawberry.asgi import ASGIWebSocketAdapter
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
     BaseGraphQLTransportWSHandler,
+    Operation,
 )
 from strawberry.subscriptions.protocols.graphql_transport_ws.types import (
     ConnectionInitMessage,
@@ -29,7 +37,7 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.types import (
     SubscribeMessage,
 )
 
-from resolvers.context import Context
+from resolvers.context import Context, SocketOperation, running_socket_operation
 from subscriptions.bus import EventBus
 from subscriptions.channels import sessions_channel
 from subscriptions.events import SessionRevoked
@@ -209,6 +217,36 @@ class SessionCheckingHandler(BaseGraphQLTransportWSHandler[Context, None]):
             await self.close(FORBIDDEN, "Forbidden")
             return
         await super().handle_subscribe(message)
+
+    async def run_operation(self, operation: Operation[Context, None]) -> None:
+        # In the operation's own task: its context (Context.for_operation) picks this up.
+        frame_start = '{"id":' + orjson.dumps(operation.id).decode() + ',"type":"next","payload":'
+        running_socket_operation.set(
+            SocketOperation(
+                id=operation.id,
+                variables=operation.variables,
+                push=functools.partial(self._push_next, operation, frame_start),
+            )
+        )
+        await super().run_operation(operation)
+
+    async def _push_next(
+        self, operation: Operation[Context, None], frame_start: str, payload: str
+    ) -> bool:
+        """Sends `operation` a `next` message whose payload is the JSON text `payload`, as
+        strawberry's own would be (after a complete or error, nothing)."""
+        websocket = cast(ASGIWebSocketAdapter, self.websocket).ws
+        if (
+            operation.completed
+            or self.operations.get(operation.id) is not operation
+            or websocket.application_state is not WebSocketState.CONNECTED
+        ):
+            return False
+        try:
+            await websocket.send_text(frame_start + payload + "}")
+        except WebSocketDisconnect:
+            return False
+        return True
 
     async def _session_is_valid(self) -> bool:
         """One indexed read per operation, not a cache: a revocation in any process must

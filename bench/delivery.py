@@ -38,6 +38,7 @@ from typing import Annotated, Any
 import httpx
 import orjson
 import typer
+import uvloop
 from bson import json_util
 from rich.console import Console
 from rich.table import Table
@@ -182,7 +183,7 @@ async def _worker(
 
 def _worker_process(*arguments: Any) -> None:
     raise_open_files_limit()
-    asyncio.run(_worker(*arguments))
+    uvloop.run(_worker(*arguments))  # as the server runs: the clients are the instrument
 
 
 @dataclass
@@ -362,8 +363,10 @@ def start_server(
         **os.environ,
         "PICTOGRAPH_MEDIA_DIR": os.path.join(directory, f"media-{port}"),
         "PICTOGRAPH_BROADCAST_URL": bus_url,
+        "PICTOGRAPH_REDIS_URL": bus_url,
+        "PICTOGRAPH_FANOUT_IN_SERVER": "true",
     }
-    for name in ("MONGODB_URL", "REDIS_URL", "S3_ENDPOINT_URL"):
+    for name in ("MONGODB_URL", "S3_ENDPOINT_URL"):
         environment.pop(f"PICTOGRAPH_{name}", None)  # the embedded backends
     if mongodb_url := os.environ.get(TEST_MONGODB_URL_VARIABLE):
         # One real MongoDB for both servers (a database of this run's own): the second

@@ -49,7 +49,7 @@ def uncached_stores(database: Database, stores: Stores) -> Stores:
         stores,
         users=UserStore(database["users"], Uncached()),
         follows=FollowStore(database["follows"], Uncached(), Uncached()),
-        blocks=BlockStore(database["blocks"], Uncached()),
+        blocks=BlockStore(database["blocks"], Uncached(), Uncached()),
         posts=PostStore(database["posts"], Uncached()),
         likes=LikeStore(database["likes"], Uncached()),
         comments=CommentStore(database["comments"], Uncached()),

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from loaders.base import StoreLoader
 from loaders.user import UnfilteredUserByIdLoader
-from loaders.visibility import FilteredLoader, Visibility
+from loaders.visibility import FilteredLoader, Visibility, post_shown
 from storage.post import PostRecord
 
 
@@ -38,7 +38,6 @@ class PostByIdLoader(FilteredLoader[PostRecord]):
         shown = await self._visibility.contents_visible(authors)
         open_authors = {author.id for author, ok in zip(authors, shown, strict=True) if ok}
         return [
-            post.author_id in open_authors
-            and self._visibility.video_shown(post.author_id, post.video)
+            post_shown(self._visibility.viewer_id, post, post.author_id in open_authors)
             for post in records
         ]

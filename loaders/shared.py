@@ -6,14 +6,16 @@ shared=...)`), and the policy of loaders/visibility.py decides what it may see, 
 request. What those loaders read goes through this one set: the records are viewer-free, so
 one load serves everyone, and the per-viewer facts (blocks, follow states) are loaded as
 (viewer, user) pairs, so the checks of all the receivers that handle the event together are
-one batched read, not one per receiver.
+one batched read, not one per receiver. `audience` asks the policy about all of them at once
+(resolvers/delivery.py): a block through the one cached list of the accounts a user blocked
+or was blocked by, whoever the receivers are.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any, TypeVar
+from datetime import UTC, datetime
 
 from loaders.base import StoreLoader
 from loaders.block import BlockedByUserIdLoader
@@ -24,11 +26,10 @@ from loaders.notification import UnfilteredNotificationByIdLoader
 from loaders.post import UnfilteredPostByIdLoader
 from loaders.story import UnfilteredStoryByIdLoader
 from loaders.user import UnfilteredUserByIdLoader
+from loaders.visibility import Audience
 from storage.cache import Pair
 from storage.follow import FollowState
 from storage.stores import Stores
-
-T = TypeVar("T")
 
 
 class BlockedByPairLoader(StoreLoader[Pair, bool]):
@@ -37,6 +38,14 @@ class BlockedByPairLoader(StoreLoader[Pair, bool]):
     async def batch_load_fn(self, keys: Sequence[Pair]) -> list[bool]:
         blocked = await self._stores.blocks.blocked_pairs(keys)
         return [(min(key), max(key)) in blocked for key in keys]
+
+
+class BlockedIdsByUserIdLoader(StoreLoader[int, frozenset[int]]):
+    """The accounts each user blocked or was blocked by."""
+
+    async def batch_load_fn(self, keys: Sequence[int]) -> list[frozenset[int]]:
+        ids = await self._stores.blocks.ids_either_way_of(keys)
+        return [ids[key] for key in keys]
 
 
 class FollowStateByPairLoader(StoreLoader[Pair, FollowState]):
@@ -50,8 +59,9 @@ class FollowStateByPairLoader(StoreLoader[Pair, FollowState]):
 class SharedReads:
     """The loaders every receiver of one event reads through (see the module)."""
 
-    def __init__(self, stores: Stores) -> None:
+    def __init__(self, stores: Stores, clock: Callable[[], datetime] = lambda: datetime.now(UTC)):
         self.stores = stores
+        self.clock = clock  # the policy's, for the loaders made for the event's receivers
         self.user_by_id = UnfilteredUserByIdLoader(stores, None)
         self.post_by_id = UnfilteredPostByIdLoader(stores, None)
         self.comment_by_id = UnfilteredCommentByIdLoader(stores, None)
@@ -60,18 +70,12 @@ class SharedReads:
         self.message_by_id = UnfilteredMessageByIdLoader(stores, None)
         self.notification_by_id = UnfilteredNotificationByIdLoader(stores, None)
         self.blocked_by_pair = BlockedByPairLoader(stores, None)
+        self.blocked_ids_by_user_id = BlockedIdsByUserIdLoader(stores, None)
         self.follow_state_by_pair = FollowStateByPairLoader(stores, None)
-        self._made: dict[Hashable, Any] = {}
-
-    def once(self, key: Hashable, make: Callable[[], T]) -> T:
-        """What `make` returns, made by the first receiver of the event to ask: for what
-        every receiver that passed its own check yields alike (made from the records read
-        here, which are the same for all of them). Never for anything a receiver's check
-        or viewer decides."""
-        if key not in self._made:
-            self._made[key] = make()
-        made: T = self._made[key]
-        return made
+        # The policy for all the receivers at once.
+        self.audience = Audience(
+            self.blocked_ids_by_user_id, self.blocked_by_pair, self.follow_state_by_pair
+        )
 
 
 class SharedBlockedByUserIdLoader(BlockedByUserIdLoader):
@@ -109,10 +113,15 @@ class SharedReadsByEvent:
         self._held: dict[Hashable, tuple[SharedReads, int]] = {}
 
     @contextmanager
-    def hold(self, event: Hashable, stores: Stores) -> Iterator[SharedReads]:
+    def hold(
+        self,
+        event: Hashable,
+        stores: Stores,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> Iterator[SharedReads]:
         reads, holders = self._held.get(event, (None, 0))
         if reads is None or reads.stores is not stores:
-            reads, holders = SharedReads(stores), 0
+            reads, holders = SharedReads(stores, clock), 0
         self._held[event] = (reads, holders + 1)
         try:
             yield reads

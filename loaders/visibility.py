@@ -24,6 +24,10 @@ Every field leading to a user, post, comment, story, thread or message reads it 
 viewer may not see, and whose `filter` does the same for records a store query returned.
 The unfiltered loaders beneath them are `Loaders.unfiltered`: for mutations and internal
 checks that must see past the policy, never for what a field returns.
+
+The rules are the functions below (`sees_user`, `follow_decides`, `video_shown`,
+`post_shown`); `Visibility` applies them for one viewer and many records, `Audience` for
+many viewers and one record (a subscription event's receivers in a process).
 """
 
 from __future__ import annotations
@@ -36,8 +40,11 @@ from typing import Protocol, TypeVar
 from loaders.base import Loader
 from loaders.block import BlockedByUserIdLoader
 from loaders.follow import FollowStateByUserIdLoader
+from storage.block import MAX_BLOCKS_READ
+from storage.cache import Pair
 from storage.follow import FollowState
 from storage.message import ThreadRecord
+from storage.post import PostRecord
 from storage.story import StoryRecord
 from storage.user import UserRecord
 from storage.video import VideoState, VideoStatus
@@ -49,6 +56,33 @@ class Identified(Protocol):
 
 
 RecordT = TypeVar("RecordT", bound=Identified)
+
+
+# The rules themselves, for one viewer and what is already loaded: `Visibility` (one viewer,
+# many records) and `Audience` (many viewers, one record) load the facts and apply these.
+
+
+def sees_user(viewer_id: int | None, user: UserRecord, blocked: bool) -> bool:
+    """Whether the viewer sees `user` at all, `blocked` saying whether either blocked the
+    other."""
+    return user.id == viewer_id or not blocked
+
+
+def follow_decides(viewer_id: int | None, user: UserRecord) -> bool:
+    """Whether the viewer's follow of `user` decides if they see `user`'s content (a
+    private account, not their own); they see it then only while FOLLOWING."""
+    return user.is_private and user.id != viewer_id
+
+
+def video_shown(viewer_id: int | None, author_id: int, video: VideoState | None) -> bool:
+    """Whether the viewer may see a record with `video` by `author_id` (its other rules
+    aside): what has no video, a READY one, or the viewer's own whatever its status."""
+    return video is None or video.status is VideoStatus.READY or author_id == viewer_id
+
+
+def post_shown(viewer_id: int | None, post: PostRecord, author_content_visible: bool) -> bool:
+    """Whether the viewer may see `post`, given whether they may see its author's content."""
+    return author_content_visible and video_shown(viewer_id, post.author_id, post.video)
 
 
 class Visibility:
@@ -67,11 +101,15 @@ class Visibility:
         self._follow_states = follow_states
         self._clock = clock
 
+    @property
+    def viewer_id(self) -> int | None:
+        return self._viewer_id
+
     async def users_visible(self, users: Sequence[UserRecord]) -> list[bool]:
         """Whether the viewer may see each user at all (their profile)."""
         blocked = await self._blocks.load_many([user.id for user in users])
         return [
-            user.id == self._viewer_id or not is_blocked
+            sees_user(self._viewer_id, user, is_blocked)
             for user, is_blocked in zip(users, blocked, strict=True)
         ]
 
@@ -81,7 +119,7 @@ class Visibility:
         gated = [
             user
             for user, ok in zip(users, visible, strict=True)
-            if ok and user.is_private and user.id != self._viewer_id
+            if ok and follow_decides(self._viewer_id, user)
         ]
         states = await self._follow_states.load_many([user.id for user in gated])
         refused = {
@@ -112,8 +150,8 @@ class Visibility:
 
     def video_shown(self, author_id: int, video: VideoState | None) -> bool:
         """Whether the viewer may see a record with `video` by `author_id` (its other rules
-        aside): what has no video, a READY one, or the viewer's own whatever its status."""
-        return video is None or video.status is VideoStatus.READY or author_id == self._viewer_id
+        aside)."""
+        return video_shown(self._viewer_id, author_id, video)
 
     def now(self) -> datetime:
         """The policy's clock: what decides which stories are live."""
@@ -125,6 +163,63 @@ class Visibility:
         return [
             self._viewer_id is not None and self._viewer_id in thread.participant_ids
             for thread in threads
+        ]
+
+
+class Audience:
+    """The same rules for many viewers of one record at once: what one event asks for all
+    of its receivers in a process (resolvers/delivery.py), one batched read per relation
+    for all of them, never a task per viewer. Pairs are (viewer, user)."""
+
+    def __init__(
+        self,
+        blocked_ids: Loader[int, frozenset[int]],
+        blocked_pairs: Loader[Pair, bool],
+        follow_states: Loader[Pair, FollowState],
+    ) -> None:
+        self._blocked_ids = blocked_ids
+        self._blocked_pairs = blocked_pairs
+        self._follow_states = follow_states
+
+    async def see_user(self, viewer_ids: Sequence[int], user: UserRecord) -> list[bool]:
+        """Whether each viewer may see `user` at all: from the one list of the accounts
+        `user` blocked or was blocked by, or pair by pair where that list was cut at its
+        bound (an account blocked by that many people)."""
+        blocked_ids = await self._blocked_ids.load(user.id)
+        if len(blocked_ids) < MAX_BLOCKS_READ:
+            blocked = [viewer in blocked_ids for viewer in viewer_ids]
+        else:
+            blocked = await self._blocked_pairs.load_many([(v, user.id) for v in viewer_ids])
+        return [
+            sees_user(viewer, user, is_blocked)
+            for viewer, is_blocked in zip(viewer_ids, blocked, strict=True)
+        ]
+
+    async def see_content(self, viewer_ids: Sequence[int], user: UserRecord) -> list[bool]:
+        """Whether each viewer may see `user`'s content."""
+        visible = await self.see_user(viewer_ids, user)
+        gated = [
+            viewer
+            for viewer, ok in zip(viewer_ids, visible, strict=True)
+            if ok and follow_decides(viewer, user)
+        ]
+        states = await self._follow_states.load_many([(viewer, user.id) for viewer in gated])
+        refused = {
+            viewer
+            for viewer, state in zip(gated, states, strict=True)
+            if state is not FollowState.FOLLOWING
+        }
+        return [
+            ok and viewer not in refused for viewer, ok in zip(viewer_ids, visible, strict=True)
+        ]
+
+    async def see_post(
+        self, viewer_ids: Sequence[int], post: PostRecord, author: UserRecord
+    ) -> list[bool]:
+        """Whether each viewer may see `post`, whose author is `author`."""
+        contents = await self.see_content(viewer_ids, author)
+        return [
+            post_shown(viewer, post, ok) for viewer, ok in zip(viewer_ids, contents, strict=True)
         ]
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -14,6 +15,7 @@ from loaders import Loaders
 from loaders.shared import SharedReadsByEvent
 from media.decode_slots import DecodeSlots
 from ranking.ranker import Ranker
+from resolvers.delivery import Deliveries
 from resolvers.rate_limits import RateLimits
 from storage.cost_budget import CostBudget
 from storage.ids import IdGenerator
@@ -59,8 +61,28 @@ class Services:
     # What the app showed and what viewers did: buffered, written off the request's path.
     interactions: InteractionLog
     clock: Callable[[], datetime] = utc_now
-    # The reads each event's receivers in this process share (resolvers/subscription.py).
+    # The reads each event's receivers in this process share (resolvers/delivery.py).
     shared_reads: SharedReadsByEvent = field(default_factory=SharedReadsByEvent)
+    # This process's subscription receivers, by channel and kind (resolvers/delivery.py).
+    deliveries: Deliveries = field(default_factory=Deliveries)
+
+
+@dataclass(frozen=True, slots=True)
+class SocketOperation:
+    """One operation of a graphql-transport-ws socket, as its handler runs it (app/): what a
+    subscription needs to push a result to it directly (resolvers/delivery.py)."""
+
+    id: str
+    variables: dict[str, Any] | None  # as the subscribe message sent them
+    # Sends a `next` message whose payload is this JSON text; False when the operation or
+    # its socket is gone. It waits only while the socket's buffers are full.
+    push: Callable[[str], Awaitable[bool]]
+
+
+# Set by the WebSocket handler in each operation's task, read by `Context.for_operation`.
+running_socket_operation: ContextVar[SocketOperation | None] = ContextVar(
+    "running_socket_operation", default=None
+)
 
 
 @dataclass(slots=True)
@@ -81,6 +103,8 @@ class Context:
     connection_params: dict[str, Any] | None = field(default=None)
     # Closes the WebSocket this context belongs to with a code and reason (None over HTTP).
     close_socket: Callable[[int, str], Awaitable[None]] | None = None
+    # The socket operation this context is for (None over HTTP, and for a connection's own).
+    operation: SocketOperation | None = None
 
     @classmethod
     def for_viewer(cls, services: Services, viewer: UserRecord | None) -> Context:
@@ -94,7 +118,11 @@ class Context:
     def for_operation(self) -> Context:
         """A copy for one operation on a WebSocket, with fresh loaders: the connection's
         operations run at once, and a subscription renews its loaders for each event."""
-        return dataclasses.replace(self, loaders=_loaders(self.services, self.viewer))
+        return dataclasses.replace(
+            self,
+            loaders=_loaders(self.services, self.viewer),
+            operation=running_socket_operation.get(),
+        )
 
 
 def _loaders(services: Services, viewer: UserRecord | None) -> Loaders:

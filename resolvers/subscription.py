@@ -1,18 +1,19 @@
 """Subscriptions (graphql-transport-ws): postLiked, commentAdded, messageReceived,
 notificationReceived, reelProcessed.
 
-Each is the same loop (`_deliveries`): check the argument once, subscribe to one bus channel,
-and for every event on it build loaders for that event alone, load what the event names
-through them and check, for this receiver and at this moment, that they may see it (the one
-policy, loaders/visibility.py); what they may not see is skipped and the subscription goes
-on. So a receiver who is blocked, or unfollowed from a private account, after subscribing
-stops receiving at the next event, and nothing reaches them that a query would not show.
-A new subscription is one channel, one event type and one check.
+Each checks its argument once, then is a receiver of its channel's deliveries
+(resolvers/delivery.py): for every event on the channel, what the receiver may see at that
+moment (the one policy, loaders/visibility.py) is delivered to it, and what it may not see
+is skipped while the subscription goes on. So a receiver who is blocked, or unfollowed from
+a private account, after subscribing stops receiving at the next event, and nothing
+reaches them that a query would not show. A new subscription is one channel, one `Kind`
+(its event type and its check) and one function here.
 
-The loaders of one event are the receiver's own, but their reads go through the event's
-`SharedReads` (loaders/shared.py) while other receivers in this process handle the same
-event: one event fanned out to a thousand local subscribers costs one batched load of the
-entity and one of the receivers' blocks and follow states, not a thousand.
+The check of a like is written for all of an event's receivers at once (`Audience`); the
+others are written for one receiver's loaders and run for each (`each_receiver`): their
+channels are one user's or one post's comments, and their selections are executed per
+receiver anyway. Either way their reads go through the event's `SharedReads`: one batched
+load of the entity and one of the receivers' blocks and follow states, not one per receiver.
 
 The bus is a hint, the store is the truth: events published while a client was away, or
 while Redis was, are not replayed; a client that reconnects catches up by cursor
@@ -23,13 +24,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Hashable
+import operator
+from collections.abc import AsyncIterator, Hashable, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
 from loaders import Loaders
 from loaders.shared import SharedReads
 from resolvers.context import Context
+from resolvers.delivery import Kind, Lane, Receiver, each_receiver
 from resolvers.errors import BadUserInput, ErrorCode, FieldError
 from resolvers.ids import node_argument
 from resolvers.post import resolve_post_argument, visible_reel
@@ -55,13 +58,12 @@ logger = logging.getLogger(__name__)
 # Operations one socket may run at once, subscriptions and queries together (strawberry
 # counts both). An app screen watches a handful of things (its messages, notifications, the
 # post on screen); 20 leaves room for several screens, and bounds what one socket costs
-# this process (a bus subscription and a task each). The 21st gets the protocol's `error`
+# this process (a receiver and a task each). The 21st gets the protocol's `error`
 # message for its id ("Subscription limit reached"), and the socket stays open.
 MAX_SUBSCRIPTIONS_PER_CONNECTION = 20
 
 EventT = TypeVar("EventT", bound=Event)
 ResultT = TypeVar("ResultT")
-PresentedT = TypeVar("PresentedT")
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,58 +72,88 @@ class PostLike:
     user: UserRecord
 
 
+async def _check_likes(
+    event: PostLiked, viewer_ids: Sequence[int], shared: SharedReads
+) -> list[PostLike | None]:
+    post, liker = await asyncio.gather(
+        shared.post_by_id.load(event.post_id), shared.user_by_id.load(event.actor_id)
+    )
+    author = None if post is None else await shared.user_by_id.load(post.author_id)
+    if post is None or liker is None or author is None:
+        return [None] * len(viewer_ids)
+    see_post, see_liker = await asyncio.gather(
+        shared.audience.see_post(viewer_ids, post, author),
+        shared.audience.see_user(viewer_ids, liker),
+    )
+    # One object for all who may see it: receivers sharing a lane render it once.
+    like = PostLike(post, liker)
+    return [like if both else None for both in map(operator.and_, see_post, see_liker)]
+
+
+async def _check_comment(
+    loaders: Loaders, event: CommentAdded, _: SharedReads
+) -> CommentRecord | None:
+    return await loaders.comment_by_id.load(event.comment_id)
+
+
+async def _check_message(
+    loaders: Loaders, event: MessageReceived, _: SharedReads
+) -> MessageRecord | None:
+    # Through the thread: a receiver who is no longer one of its people gets nothing.
+    return await loaders.message_by_id.load(event.message_id)
+
+
+async def _check_notification(
+    loaders: Loaders, event: NotificationReceived, _: SharedReads
+) -> NotificationRecord | None:
+    # As `notifications` shows it: to its receiver only, while its actors, post, comment or
+    # message are visible to them.
+    return await loaders.notification_by_id.load(event.notification_id)
+
+
+async def _check_reel(loaders: Loaders, event: ReelProcessed, _: SharedReads) -> PostRecord | None:
+    return await loaders.post_by_id.load(event.reel_id)
+
+
+def _same_message(event: MessageReceived) -> Hashable:
+    # One copy per participant, each on its own channel: the receivers of one message in
+    # this process share its reads whichever copy they got.
+    return (MessageReceived, event.message_id)
+
+
+POST_LIKED = Kind("postLiked", PostLiked, _check_likes)
+COMMENT_ADDED = Kind("commentAdded", CommentAdded, each_receiver(_check_comment))
+MESSAGE_RECEIVED = Kind(
+    "messageReceived", MessageReceived, each_receiver(_check_message), _same_message
+)
+NOTIFICATION_RECEIVED = Kind(
+    "notificationReceived", NotificationReceived, each_receiver(_check_notification)
+)
+REEL_PROCESSED = Kind("reelProcessed", ReelProcessed, each_receiver(_check_reel))
+
+
 async def post_liked(
-    context: Context, raw_post_id: str, present: Callable[[PostLike], PresentedT]
-) -> AsyncIterator[PresentedT]:
-    """`present` makes what is yielded from the like: once per event in this process, for
-    every receiver whose check passes (they all see the same records, read once through the
-    event's SharedReads), so their executions of a viewer-independent selection can be
-    shared (schema/shared_execution.py)."""
+    context: Context, raw_post_id: str, lane: Lane[PostLike] | None
+) -> AsyncIterator[PostLike]:
+    """`lane`: how this receiver may be pushed a like without executing its own selection
+    (schema/shared_execution.py), or None."""
     post = await _subscribed_post(context, raw_post_id)
-
-    async def check(loaders: Loaders, event: PostLiked, shared: SharedReads) -> PresentedT | None:
-        liked, user = await asyncio.gather(
-            loaders.post_by_id.load(event.post_id), loaders.user_by_id.load(event.actor_id)
-        )
-        if liked is None or user is None:
-            return None
-        return shared.once(("postLiked", liked.id, user.id), lambda: present(PostLike(liked, user)))
-
-    return _deliveries(context, post_channel(post.id), PostLiked, _same_event, check)
+    return _receive(context, post_channel(post.id), POST_LIKED, lane)
 
 
 async def comment_added(context: Context, raw_post_id: str) -> AsyncIterator[CommentRecord]:
     post = await _subscribed_post(context, raw_post_id)
-
-    async def check(loaders: Loaders, event: CommentAdded, _: SharedReads) -> CommentRecord | None:
-        return await loaders.comment_by_id.load(event.comment_id)
-
-    return _deliveries(context, post_channel(post.id), CommentAdded, _same_event, check)
+    return _receive(context, post_channel(post.id), COMMENT_ADDED, None)
 
 
 async def message_received(context: Context) -> AsyncIterator[MessageRecord]:
     viewer = require_viewer(context)
-
-    async def check(
-        loaders: Loaders, event: MessageReceived, _: SharedReads
-    ) -> MessageRecord | None:
-        # Through the thread: a receiver who is no longer one of its people gets nothing.
-        return await loaders.message_by_id.load(event.message_id)
-
-    return _deliveries(context, user_channel(viewer.id), MessageReceived, _same_message, check)
+    return _receive(context, user_channel(viewer.id), MESSAGE_RECEIVED, None)
 
 
 async def notification_received(context: Context) -> AsyncIterator[NotificationRecord]:
     viewer = require_viewer(context)
-
-    async def check(
-        loaders: Loaders, event: NotificationReceived, _: SharedReads
-    ) -> NotificationRecord | None:
-        # As `notifications` shows it: to its receiver only, while its actors, post, comment
-        # or message are visible to them.
-        return await loaders.notification_by_id.load(event.notification_id)
-
-    return _deliveries(context, user_channel(viewer.id), NotificationReceived, _same_event, check)
+    return _receive(context, user_channel(viewer.id), NOTIFICATION_RECEIVED, None)
 
 
 async def reel_processed(context: Context, raw_reel_id: str) -> AsyncIterator[PostRecord]:
@@ -136,23 +168,8 @@ async def reel_processed(context: Context, raw_reel_id: str) -> AsyncIterator[Po
         reel = FieldError(ErrorCode.NOT_FOUND, "reelId", "No such reel of yours.")
     if not isinstance(reel, PostRecord):
         raise BadUserInput(reel.message, field=reel.field, reason=reel.code.value)
-
-    async def check(loaders: Loaders, event: ReelProcessed, _: SharedReads) -> PostRecord | None:
-        if event.reel_id != reel.id:
-            return None
-        return await loaders.post_by_id.load(event.reel_id)
-
-    return _deliveries(context, post_channel(reel.id), ReelProcessed, _same_event, check)
-
-
-def _same_event(event: Event) -> Hashable:
-    return event
-
-
-def _same_message(event: MessageReceived) -> Hashable:
-    # One copy per participant, each on its own channel: the receivers of one message in
-    # this process share its reads whichever copy they got.
-    return (MessageReceived, event.message_id)
+    # The reel's own channel: its events are this reel's.
+    return _receive(context, post_channel(reel.id), REEL_PROCESSED, None)
 
 
 async def _subscribed_post(context: Context, raw_post_id: str) -> PostRecord:
@@ -165,29 +182,23 @@ async def _subscribed_post(context: Context, raw_post_id: str) -> PostRecord:
     return post
 
 
-async def _deliveries(
-    context: Context,
-    channel: str,
-    event_type: type[EventT],
-    share_key: Callable[[EventT], Hashable],
-    check: Callable[[Loaders, EventT, SharedReads], Awaitable[ResultT | None]],
+async def _receive(
+    context: Context, channel: str, kind: Kind[EventT, ResultT], lane: Lane[ResultT] | None
 ) -> AsyncIterator[ResultT]:
-    """What `check` makes of each `event_type` event on `channel`, for this receiver."""
-    services = context.services
-    viewer = require_viewer(context)
-    async with services.bus.subscribe(channel) as events:
-        try:
-            async for event in events:
-                if not isinstance(event, event_type):
-                    continue  # another event on the same channel, for another subscription
-                with services.shared_reads.hold(share_key(event), services.stores) as shared:
-                    # This operation's own context (Context.for_operation): the fields of
-                    # what is yielded resolve through these loaders too.
-                    context.loaders = Loaders.create(services.stores, viewer.id, shared=shared)
-                    result = await check(context.loaders, event, shared)
-                    if result is not None:
-                        yield result
-        except SubscriberTooSlow as too_slow:
-            logger.info("subscription on %s dropped: %s", channel, too_slow)
-            if context.close_socket is not None:
-                await context.close_socket(too_slow.close_code, "Subscriber too slow")
+    """What this receiver is delivered of `kind` on `channel`: the results to execute its
+    selection over (what its lane pushes never comes through here)."""
+    deliveries = context.services.deliveries
+    receiver = Receiver(context, require_viewer(context).id, lane)
+    try:
+        await deliveries.join(context, channel, kind, receiver)
+        async for result, loaders in receiver.queue:
+            # This operation's own context (Context.for_operation): the fields of what is
+            # yielded resolve through the loaders made for its event.
+            context.loaders = loaders
+            yield result
+    except SubscriberTooSlow as too_slow:
+        logger.info("subscription on %s dropped: %s", channel, too_slow)
+        if context.close_socket is not None:
+            await context.close_socket(too_slow.close_code, "Subscriber too slow")
+    finally:
+        await deliveries.leave(channel, kind, receiver)

@@ -25,7 +25,6 @@ from schema.expansion import ExpandedSizeLimiter
 from schema.input_bounds import InputBounds
 from schema.mutation import Mutation
 from schema.query import Query
-from schema.shared_execution import SharingExecutor
 from schema.subscription import Subscription
 from schema.types.comment import Comment
 from schema.types.message import Message, Thread
@@ -134,6 +133,5 @@ def build_schema(
             mask_errors=mask_errors, introspection=introspection, suggestions=suggestions
         ),
         config=StrawberryConfig(auto_camel_case=True),
-        execution_context_class=SharingExecutor,
         suggestions=suggestions,
     )

@@ -1,5 +1,6 @@
 """The query cost limit and budget as a schema extension: priced after validation, before
-any resolver runs, and reported in every response's `extensions.cost`."""
+any resolver runs, and reported in every response's `extensions.cost` (a subscription's
+events excepted: see `get_results`)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from strawberry.extensions import SchemaExtension
+from strawberry.types.graphql import OperationType
 
 from resolvers.context import Context
 from resolvers.errors import QueryTooCostly, RateLimited
@@ -26,10 +28,12 @@ class QueryCostLimiter(SchemaExtension):
     def __init__(self) -> None:
         super().__init__()
         self._report: dict[str, Any] = {"requested": 0, "limit": MAX_QUERY_COST}
+        self._subscription = False
 
     async def on_execute(self) -> AsyncIterator[None]:
         execution = self.execution_context
         assert execution.graphql_document is not None  # on_execute follows validation
+        self._subscription = execution.operation_type is OperationType.SUBSCRIPTION
         cost = query_cost(
             execution.schema._schema,
             execution.graphql_document,
@@ -66,4 +70,8 @@ class QueryCostLimiter(SchemaExtension):
             )
 
     def get_results(self) -> dict[str, Any]:
+        # A subscription is charged once, when it starts; its events (each a result of
+        # its own) would only repeat that report, stale by then, so they carry none.
+        if self._subscription:
+            return {}
         return {COST_EXTENSION: self._report}

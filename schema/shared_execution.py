@@ -1,40 +1,47 @@
-"""One execution of a subscription's selection set for all the receivers of one event that
-may share it.
+"""One execution of a subscription's selection set for every receiver of an event in this
+process whose answer cannot depend on who receives it, encoded once and written to each of
+their sockets (the lane resolvers/delivery.py pushes through).
 
-A subscription event is executed once per receiver (graphql-core's per-event executor, with
-that receiver's context). When an event reaches many receivers in this process, the ones
-that passed their own check (resolvers/subscription.py) are handed the same yielded object,
-built once for the event and carrying a `SharedExecutions`. Their executions are then
-shared only when the result provably cannot depend on who receives it:
+A receiver gets a `SharedLane` when it subscribes over a WebSocket with a selection in
+which every field, through fragments, is in `VIEWER_INDEPENDENT_FIELDS`: plain values
+copied from the event's records, no resolver that reads the context, no argument, no
+connection, nothing `viewer...`. Lanes of the same operation node (the same parsed document:
+CachedParsing hands every socket that sends the same text the same one, fragments included)
+and the same variables render the same result identically, so the delivery renders each
+(lane, result) once. An execution with errors is not shared: those receivers execute their
+own from then on, as any other selection does. The permission check is never shared: only
+receivers that passed theirs are pushed anything.
 
-- the same operation node (the same parsed document: CachedParsing hands every socket that
-  sends the same text the same one, fragments included) and the same variables;
-- every field selected, through fragments, is in `VIEWER_INDEPENDENT_FIELDS`: plain values
-  copied from the event's records (loaded once for the event through its SharedReads), no
-  resolver that reads the context, no argument, no connection, nothing `viewer...`;
-- the shared result has no errors (a receiver facing an errored one executes its own).
-
-Any other selection, or any other root object, executes per receiver as before. The
-permission check is never shared: only receivers that passed theirs get the shared root.
+A pushed event carries `data` only: a subscription's cost is charged, and reported, once
+when it starts (schema/cost_limiter.py).
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
-from collections.abc import Awaitable, Hashable
-from typing import Any
+from collections.abc import Callable, Hashable
+from inspect import isawaitable
+from typing import Any, Generic, TypeVar
 
+import orjson
 from graphql import (
+    DocumentNode,
     ExecutionResult,
+    Executor,
     FieldNode,
     FragmentSpreadNode,
     GraphQLObjectType,
     InlineFragmentNode,
     SelectionSetNode,
+    execute_subscription_event,
     get_named_type,
 )
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
+
+from resolvers.context import Context, SocketOperation
+from schema.types.common import Info
+
+ResultT = TypeVar("ResultT")
 
 # (GraphQL type, field) pairs whose value is the same for every receiver of an event: plain
 # attributes of the wrapped records (schema/types: no resolver, no argument, no context).
@@ -64,25 +71,6 @@ VIEWER_INDEPENDENT_FIELDS: frozenset[tuple[str, str]] = frozenset(
 )
 # Directives that only choose fields by the variables, which are part of the sharing key.
 _SELECTING_DIRECTIVES = frozenset({"include", "skip"})
-
-
-class SharedExecutions:
-    """The executions of one event's shared yielded object, by operation and variables."""
-
-    __slots__ = ("_results",)
-
-    def __init__(self) -> None:
-        self._results: dict[Hashable, tuple[object, asyncio.Future[ExecutionResult]]] = {}
-
-    def get(self, key: Hashable) -> asyncio.Future[ExecutionResult] | None:
-        entry = self._results.get(key)
-        return None if entry is None else entry[1]
-
-    def put(
-        self, key: Hashable, operation: object, result: asyncio.Future[ExecutionResult]
-    ) -> None:
-        # The operation is held with its result so that its id, in the key, is not reused.
-        self._results[key] = (operation, result)
 
 
 def _viewer_independent(
@@ -131,53 +119,60 @@ def _variables_key(values: dict[str, Any]) -> str | None:
         return None
 
 
-class SharingExecutor(StrawberryGraphQLCoreExecutionContext):
-    """strawberry's executor, sharing a subscription event's execution as the module says."""
+class SharedLane(Generic[ResultT]):
+    """A receiver's way to be pushed a result rendered once for all who share its key."""
 
-    def execute_operation(self, serially: bool | None = None) -> Any:
-        shared = getattr(self.root_value, "shared_executions", None)
-        if not isinstance(shared, SharedExecutions):
-            return super().execute_operation(serially)
-        root_type = self.schema.subscription_type
-        variables = _variables_key(self.variable_values.coerced)
-        if (
-            root_type is None
-            or variables is None
-            or not _viewer_independent(
-                self.operation.selection_set, root_type, self.fragment_definitions
-            )
-        ):
-            return super().execute_operation(serially)
-        key = (id(self.operation), variables)
-        cached = shared.get(key)
-        if cached is None:
-            own = super().execute_operation(serially)
-            future: asyncio.Future[ExecutionResult] = asyncio.ensure_future(_awaited(own))
-            shared.put(key, self.operation, future)
-            # Shielded: the first receiver's socket closing must not cancel the others'.
-            return asyncio.shield(future)
-        return self._shared_or_own(cached, serially)
+    def __init__(
+        self,
+        key: Hashable,
+        executor: Executor[Any],
+        present: Callable[[ResultT], object],
+        operation: SocketOperation,
+    ) -> None:
+        self.key = key
+        self._executor = executor
+        self._present = present
+        self._operation = operation
 
-    async def _shared_or_own(
-        self, shared: asyncio.Future[ExecutionResult], serially: bool | None
-    ) -> ExecutionResult:
-        try:
-            result = await asyncio.shield(shared)
-        except asyncio.CancelledError:
-            if not shared.cancelled():
-                raise  # this receiver's own operation is being cancelled
-            result = None
-        except Exception:  # the shared execution failed: execute our own, as before
-            result = None
-        if result is None or result.errors:
-            return await _awaited(super().execute_operation(serially))
-        # A result of its own around the shared data: strawberry and the extensions set
-        # fields of the result they are handed.
-        return ExecutionResult(data=result.data, errors=None)
+    async def render(self, result: ResultT) -> str | None:
+        executed: Any = execute_subscription_event(
+            self._executor.build_per_event_executor(self._present(result))
+        )
+        if isawaitable(executed):
+            executed = await executed
+        if not isinstance(executed, ExecutionResult) or executed.errors:
+            return None
+        return orjson.dumps({"data": executed.data}).decode()
+
+    async def push(self, payload: str) -> bool:
+        return await self._operation.push(payload)
 
 
-async def _awaited(result: Any) -> ExecutionResult:
-    # A subscription event's execution is never incremental (graphql-core raises first).
-    done = await result if isinstance(result, Awaitable) else result
-    assert isinstance(done, ExecutionResult)
-    return done
+def shared_lane(info: Info, present: Callable[[ResultT], object]) -> SharedLane[ResultT] | None:
+    """The lane of the subscription `info` resolves, whose results `present` makes what its
+    selection is executed over; None unless it runs on a socket and no viewer can change
+    its answer."""
+    context = info.context
+    operation = context.operation if isinstance(context, Context) else None
+    raw = info._raw_info  # graphql-core's: strawberry's Info does not show the fragments
+    root_type = raw.schema.subscription_type
+    variables = _variables_key(info.variable_values)
+    if (
+        operation is None
+        or root_type is None
+        or variables is None
+        or not _viewer_independent(raw.operation.selection_set, root_type, raw.fragments)
+    ):
+        return None
+    document = DocumentNode(definitions=(raw.operation, *raw.fragments.values()))
+    executor = StrawberryGraphQLCoreExecutionContext.build(
+        raw.schema,
+        document,
+        context_value=context,
+        raw_variable_values=operation.variables,
+        operation_name=None if raw.operation.name is None else raw.operation.name.value,
+    )
+    if isinstance(executor, list):  # its variables coerced for the subscription already
+        return None
+    # The executor holds the operation node, so its id in the key is not reused meanwhile.
+    return SharedLane((id(raw.operation), variables), executor, present, operation)

@@ -8,7 +8,7 @@ from collections.abc import AsyncGenerator
 import strawberry
 
 from resolvers import subscription as subscription_resolvers
-from schema.shared_execution import SharedExecutions
+from schema.shared_execution import shared_lane
 from schema.types.comment import Comment
 from schema.types.common import Info
 from schema.types.message import Message
@@ -22,14 +22,10 @@ from schema.types.user import User
 class PostLike:
     post: Post
     user: User = strawberry.field(description="Who liked it.")
-    # One per event: the executions its receivers may share (schema/shared_execution.py).
-    shared_executions: strawberry.Private[SharedExecutions | None] = None
 
 
 def _present_like(like: subscription_resolvers.PostLike) -> PostLike:
-    return PostLike(
-        post=Post.wrap(like.post), user=User.wrap(like.user), shared_executions=SharedExecutions()
-    )
+    return PostLike(post=Post.wrap(like.post), user=User.wrap(like.user))
 
 
 @strawberry.type
@@ -41,9 +37,10 @@ class Subscription:
     async def post_liked(
         self, info: Info, post_id: strawberry.ID
     ) -> AsyncGenerator[PostLike, None]:
-        likes = await subscription_resolvers.post_liked(info.context, post_id, _present_like)
+        lane = shared_lane(info, _present_like)
+        likes = await subscription_resolvers.post_liked(info.context, post_id, lane)
         async for like in likes:
-            yield like
+            yield _present_like(like)
 
     @strawberry.subscription(
         description="Each new comment or reply on the post that the viewer may see. Refused "

@@ -32,6 +32,7 @@ import time
 from collections.abc import Awaitable, Callable, Hashable, Iterable, Mapping
 from typing import Generic, TypeVar
 
+import orjson
 from redis.exceptions import RedisError
 
 from storage.records import decode_record, encode_record
@@ -190,4 +191,15 @@ def relation_cache(redis: Redis, namespace: str) -> Cache[Pair, str]:
         key_text=lambda pair: f"{pair[0]}:{pair[1]}",
         encode=lambda value: value,
         decode=lambda data: data.decode() if isinstance(data, bytes) else data,
+    )
+
+
+def id_set_cache(redis: Redis, namespace: str) -> Cache[int, frozenset[int]]:
+    """A set of ids per id (the accounts a user blocked or was blocked by)."""
+    return Cache(
+        redis,
+        namespace,
+        key_text=str,
+        encode=lambda ids: orjson.dumps(sorted(ids)),
+        decode=lambda data: frozenset(orjson.loads(data)),
     )

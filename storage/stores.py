@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from storage.affinity import AffinityStore
 from storage.block import BlockStore
-from storage.cache import record_cache, relation_cache
+from storage.cache import id_set_cache, record_cache, relation_cache
 from storage.comment import CommentRecord, CommentStore
 from storage.fanout_queue import FanoutQueue
 from storage.feed import FeedStore
@@ -73,7 +73,11 @@ class Stores:
                 relation_cache(redis, "follow"),
                 relation_cache(redis, "follow-since"),
             ),
-            blocks=BlockStore(database["blocks"], relation_cache(redis, "block")),
+            blocks=BlockStore(
+                database["blocks"],
+                relation_cache(redis, "block"),
+                id_set_cache(redis, "blocks-of"),
+            ),
             uploads=UploadStore(database["uploads"]),
             posts=PostStore(database["posts"], record_cache(redis, "post", PostRecord)),
             likes=LikeStore(database["likes"], relation_cache(redis, "like")),

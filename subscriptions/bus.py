@@ -45,7 +45,7 @@ class _ChannelFanout:
 
     def __init__(self, broadcast: Broadcast, channel: str) -> None:
         self.channel = channel
-        self.subscribers: set[Subscription] = set()
+        self.subscribers: set[Subscription[Event]] = set()
         self._broadcast = broadcast
         self._subscribed = asyncio.Event()
         self._task = asyncio.create_task(self._pump(), name=f"bus-fanout-{channel}")
@@ -96,6 +96,11 @@ class EventBus:
         self._subscriber_max_events = subscriber_max_events
         self._channels: dict[str, _ChannelFanout] = {}
 
+    @property
+    def subscriber_max_events(self) -> int:
+        """How far behind a subscriber of this bus may fall before it is dropped."""
+        return self._subscriber_max_events
+
     async def publish(self, event: Event) -> None:
         """Announce `event`, whose write is already durable; never raises (see the module)."""
         channel = channel_of(event)
@@ -111,9 +116,9 @@ class EventBus:
         await asyncio.gather(*(self.publish(event) for event in events))
 
     @asynccontextmanager
-    async def subscribe(self, channel: str) -> AsyncIterator[Subscription]:
+    async def subscribe(self, channel: str) -> AsyncIterator[Subscription[Event]]:
         """The events published on `channel` from the moment this is entered."""
-        subscription = Subscription(channel, self._subscriber_max_events)
+        subscription: Subscription[Event] = Subscription(channel, self._subscriber_max_events)
         fanout = self._channels.get(channel)
         if fanout is None:
             fanout = self._channels[channel] = _ChannelFanout(self._broadcast, channel)

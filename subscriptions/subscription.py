@@ -1,11 +1,13 @@
-"""One subscriber's bounded queue of events, and the signal that it could not keep up."""
+"""One subscriber's bounded queue (of bus events, or of what a delivery hands one receiver),
+and the signal that it could not keep up."""
 
 from __future__ import annotations
 
 import asyncio
 from enum import Enum
+from typing import Generic, TypeVar
 
-from subscriptions.events import Event
+T = TypeVar("T")
 
 # Events are shared between subscribers, so a queued event costs a subscriber one slot, not
 # a copy; the bound is about lag. A socket that is healthy drains each event in
@@ -30,8 +32,8 @@ class _End(Enum):
     CLOSED = "closed"  # the bus is closing
 
 
-class Subscription:
-    """The events of one channel for one subscriber, in order: `async for event in it`.
+class Subscription(Generic[T]):
+    """The items of one channel for one subscriber, in order: `async for item in it`.
 
     The iteration ends when the bus closes, and raises `SubscriberTooSlow` once the
     subscriber has let more than `max_events` events pile up.
@@ -40,7 +42,7 @@ class Subscription:
     def __init__(self, channel: str, max_events: int = SUBSCRIBER_QUEUE_MAX_EVENTS) -> None:
         self.channel = channel
         # One slot more than the bound, kept for the end marker.
-        self._queue: asyncio.Queue[Event | _End] = asyncio.Queue(max_events + 1)
+        self._queue: asyncio.Queue[T | _End] = asyncio.Queue(max_events + 1)
         self._max_events = max_events
         self._ended = False
 
@@ -48,17 +50,21 @@ class Subscription:
     def ended(self) -> bool:
         return self._ended
 
-    def offer(self, event: Event) -> None:
-        """Queue `event` without waiting; a subscriber already full is dropped instead."""
+    def offer(self, item: T) -> None:
+        """Queue `item` without waiting; a subscriber already full is dropped instead."""
         if self._ended:
             return
         if self._queue.qsize() >= self._max_events:
             self._end(_End.TOO_SLOW)
             return
-        self._queue.put_nowait(event)
+        self._queue.put_nowait(item)
 
     def close(self) -> None:
         self._end(_End.CLOSED)
+
+    def drop(self) -> None:
+        """End it as too slow, whatever it holds (its reader raises `SubscriberTooSlow`)."""
+        self._end(_End.TOO_SLOW)
 
     def _end(self, end: _End) -> None:
         if self._ended:
@@ -70,10 +76,10 @@ class Subscription:
                 self._queue.get_nowait()
         self._queue.put_nowait(end)
 
-    def __aiter__(self) -> Subscription:
+    def __aiter__(self) -> Subscription[T]:
         return self
 
-    async def __anext__(self) -> Event:
+    async def __anext__(self) -> T:
         item = await self._queue.get()
         if item is _End.TOO_SLOW:
             self._queue.put_nowait(item)  # every later read says the same

@@ -21,7 +21,7 @@ RETRY_SECONDS = 0.1  # after Redis is back: how long to wait for an event before
 SMALL_QUEUE = 3
 
 
-async def next_event(subscription: Subscription) -> Event:
+async def next_event(subscription: Subscription[Event]) -> Event:
     async with asyncio.timeout(WAIT_SECONDS):
         return await anext(subscription)
 

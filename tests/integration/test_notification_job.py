@@ -58,7 +58,7 @@ async def stored(services: Services, receiver: UserRecord) -> list[NotificationR
     return await services.stores.notifications.page(receiver.id, before_key=None, limit=100)
 
 
-async def events_until(subscription: Subscription, last: Event) -> list[Event]:
+async def events_until(subscription: Subscription[Event], last: Event) -> list[Event]:
     """What the subscription received before `last`, which the test publishes itself: the
     memory bus keeps the order, so it comes after everything published before it."""
     events: list[Event] = []

@@ -1,31 +1,31 @@
-"""The receivers of one like in one process share one execution of their selection set only
+"""The receivers of one like over WebSockets are pushed one rendering of their selection
 where it cannot depend on who receives it (schema/shared_execution.py): the same document
-and variables, every field viewer-independent, and each receiver's own check passed."""
+and variables, every field viewer-independent, and each receiver's own check passed; any
+other selection is executed per receiver."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
-from typing import Any, cast
+from contextlib import AsyncExitStack
+from typing import Any
 
-from graphql import ExecutionResult
+import httpx
+import pytest
+from websockets.asyncio.client import ClientConnection
 
-from app.services import Runtime
-from resolvers.context import Context, Services
-from resolvers.ids import to_global_id
-from schema import build_schema
-from storage.follow import FollowState
-from storage.post import PostRecord
-from storage.user import UserRecord
+from app.main import create_app
+from resolvers.ids import parse_global_id
+from schema.shared_execution import SharedLane
 from subscriptions.channels import post_channel
-from subscriptions.events import PostLiked
-from tests.conftest import insert_post, insert_user
+from tests.client import Account, GraphQLClient
+from tests.conftest import make_settings
 from tests.contract import operation_source
-from tests.ws import until
+from tests.media import jpeg
+from tests.servers import app_server, free_port, redis_server
+from tests.ws import next_data, nothing_within, open_socket, subscribe, until
 
-SCHEMA = build_schema(mask_errors=False)
-# Long enough for a push in a loaded run; a receiver pushed nothing waits it out once.
-PUSH_SECONDS = 2.0
+# How long a test waits to see that a like is not pushed: delivery here takes milliseconds.
+NOTHING_WITHIN_SECONDS = 1.0
 WITH_VIEWER_FIELD = """
 subscription PostLikedWithViewer($postId: ID!) {
   postLiked(postId: $postId) { post { id likeCount viewerHasLiked } user { id username } }
@@ -37,152 +37,188 @@ subscription PostLikedByFragment($postId: ID!) {
 }
 fragment Liker on User { id username followsViewer }
 """
+WITH_COUNTS = """
+subscription PostLikedCounts($postId: ID!) {
+  postLiked(postId: $postId) { post { id commentCount } user { id followerCount } }
+}
+"""
 
 
-async def no_close(code: int, reason: str) -> None:
-    raise AssertionError(f"closed the socket: {code} {reason}")
+class Served:
+    def __init__(self, url: str, services: Any, graphql: GraphQLClient) -> None:
+        self.url = url
+        self.services = services
+        self.graphql = graphql
 
+    async def post(self, author: Account) -> str:
+        payload = await self.graphql.create_post(author, [jpeg(32, 24)])
+        post_id: str = payload["post"]["id"]
+        return post_id
 
-async def public_post(services: Services) -> PostRecord:
-    author = await insert_user(services)
-    return await insert_post(services, author.id)
-
-
-async def first_pushes(
-    services: Services,
-    post: PostRecord,
-    liker: UserRecord,
-    subscribers: list[tuple[UserRecord, str]],
-) -> list[ExecutionResult | None]:
-    """What each (viewer, document) subscriber is pushed for one like by `liker`, or None
-    for one pushed nothing."""
-    streams: list[AsyncIterator[Any]] = []
-    for viewer, document in subscribers:
-        context = Context.for_viewer(services, viewer)
-        context.close_socket = no_close  # as the WebSocket handler sets it
-        stream = await SCHEMA.subscribe(
-            document,
-            variable_values={"postId": to_global_id("Post", post.id)},
-            context_value=context,
+    async def like(self, liker: Account, post_id: str) -> None:
+        await self.graphql.data(
+            operation_source("LikePost"), {"postId": post_id}, token=liker.token
         )
-        streams.append(cast("AsyncIterator[Any]", stream))
-    firsts = [asyncio.ensure_future(anext(stream)) for stream in streams]
-    await until(lambda: services.bus.subscriber_count(post_channel(post.id)) == len(subscribers))
-    await services.stores.likes.insert(services.ids.next_id(), liker.id, post.id)
-    await services.stores.posts.increment_counts(post.id, like=1)
-    await services.bus.publish(PostLiked(post_id=post.id, actor_id=liker.id))
-    done, pending = await asyncio.wait(firsts, timeout=PUSH_SECONDS)
-    for waiting in pending:
-        waiting.cancel()
-    await asyncio.gather(*pending, return_exceptions=True)
-    for opened in streams:
-        await cast("Any", opened).aclose()
-    return [first.result() if first in done else None for first in firsts]
+
+    async def subscribed(
+        self, stack: AsyncExitStack, post_id: str, watchers: list[tuple[Account, str]]
+    ) -> list[ClientConnection]:
+        """A socket per (viewer, document), each subscribed to `post_id`'s likes."""
+        sockets = []
+        for viewer, document in watchers:
+            websocket = await open_socket(self.url, viewer.token)
+            stack.push_async_callback(websocket.close)
+            await subscribe(websocket, "1", document, {"postId": post_id})
+            sockets.append(websocket)
+        parsed = parse_global_id(post_id)
+        assert parsed is not None
+        channel = post_channel(parsed[1])
+        await until(lambda: self.services.deliveries.receiver_count(channel) == len(watchers))
+        return sockets
 
 
-async def test_receivers_of_a_viewer_independent_selection_share_one_execution(
-    runtime: Runtime,
+@pytest.fixture(scope="module")
+async def served(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Served]:
+    with redis_server() as own_redis:
+        port = free_port()
+        settings = make_settings(
+            own_redis,
+            port=port,
+            media_dir=str(tmp_path_factory.mktemp("shared") / "media"),
+            fanout_in_server=True,
+        )
+        app = create_app(settings)
+        async with (
+            app_server(app, port) as url,
+            httpx.AsyncClient(base_url=url, timeout=30) as http,
+        ):
+            yield Served(url, app.state.services, GraphQLClient(http))
+
+
+@pytest.fixture
+def renders(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The payloads SharedLane renders, one entry per rendering."""
+    rendered: list[str] = []
+    render = SharedLane.render
+
+    async def counted(self: SharedLane[Any], result: Any) -> str | None:
+        payload = await render(self, result)
+        if payload is not None:
+            rendered.append(payload)
+        return payload
+
+    monkeypatch.setattr(SharedLane, "render", counted)
+    return rendered
+
+
+async def test_receivers_of_a_viewer_independent_selection_are_pushed_one_rendering(
+    served: Served, renders: list[str]
 ) -> None:
-    # Given three viewers subscribed with the contract's PostLiked (ids, counts, username)
-    services = runtime.services
-    post, liker = await public_post(services), await insert_user(services)
-    viewers = [await insert_user(services) for _ in range(3)]
-    # When one like reaches them
-    results = await first_pushes(
-        services, post, liker, [(viewer, operation_source("PostLiked")) for viewer in viewers]
+    # Given three viewers' sockets subscribed with the contract's PostLiked
+    author, liker = await served.graphql.sign_up(), await served.graphql.sign_up()
+    viewers = [await served.graphql.sign_up() for _ in range(3)]
+    post_id = await served.post(author)
+    async with AsyncExitStack() as stack:
+        sockets = await served.subscribed(
+            stack, post_id, [(viewer, operation_source("PostLiked")) for viewer in viewers]
+        )
+        # When one like reaches them
+        await served.like(liker, post_id)
+        pushed = [await next_data(websocket) for websocket in sockets]
+    # Then all are pushed the same answer, rendered once
+    assert (
+        pushed
+        == [
+            {
+                "postLiked": {
+                    "post": {"id": post_id, "likeCount": 1},
+                    "user": {"id": liker.id, "username": liker.username},
+                }
+            }
+        ]
+        * 3
     )
-    # Then all get the same answer, from one execution's data
-    assert all(result is not None and result.errors is None for result in results)
-    pushed = [cast("ExecutionResult", result) for result in results]
-    assert pushed[0].data == {
-        "postLiked": {
-            "post": {"id": to_global_id("Post", post.id), "likeCount": 1},
-            "user": {"id": to_global_id("User", liker.id), "username": liker.username},
-        }
-    }
-    assert all(result.data is pushed[0].data for result in pushed)
+    assert len(renders) == 1
 
 
 async def test_a_selection_with_a_viewer_dependent_field_is_executed_per_receiver(
-    runtime: Runtime,
+    served: Served, renders: list[str]
 ) -> None:
     # Given the liker and another viewer, both subscribed asking viewerHasLiked
-    services = runtime.services
-    post, liker = await public_post(services), await insert_user(services)
-    other = await insert_user(services)
-    # When the liker's like reaches both
-    results = await first_pushes(
-        services, post, liker, [(liker, WITH_VIEWER_FIELD), (other, WITH_VIEWER_FIELD)]
-    )
-    # Then each gets its own answer: the liker has liked it, the other has not
-    mine, theirs = (cast("ExecutionResult", result).data for result in results)
-    assert mine is not None and theirs is not None
-    assert mine["postLiked"]["post"]["viewerHasLiked"] is True
-    assert theirs["postLiked"]["post"]["viewerHasLiked"] is False
+    author, liker = await served.graphql.sign_up(), await served.graphql.sign_up()
+    other = await served.graphql.sign_up()
+    post_id = await served.post(author)
+    async with AsyncExitStack() as stack:
+        mine, theirs = await served.subscribed(
+            stack, post_id, [(liker, WITH_VIEWER_FIELD), (other, WITH_VIEWER_FIELD)]
+        )
+        # When the liker's like reaches both
+        await served.like(liker, post_id)
+        # Then each gets its own answer, from an execution of its own
+        assert (await next_data(mine))["postLiked"]["post"]["viewerHasLiked"] is True
+        assert (await next_data(theirs))["postLiked"]["post"]["viewerHasLiked"] is False
+    assert renders == []
 
 
 async def test_a_viewer_dependent_field_in_a_fragment_is_executed_per_receiver(
-    runtime: Runtime,
+    served: Served, renders: list[str]
 ) -> None:
     # Given a viewer the liker follows and one it does not, asking followsViewer through a
     # fragment
-    services = runtime.services
-    post, liker = await public_post(services), await insert_user(services)
-    followed, stranger = await insert_user(services), await insert_user(services)
-    await services.stores.follows.insert(
-        services.ids.next_id(), liker.id, followed.id, FollowState.FOLLOWING
+    author, liker = await served.graphql.sign_up(), await served.graphql.sign_up()
+    followed, stranger = await served.graphql.sign_up(), await served.graphql.sign_up()
+    await served.graphql.data(
+        operation_source("FollowUser"), {"userId": followed.id}, token=liker.token
     )
-    # When the like reaches both
-    results = await first_pushes(
-        services, post, liker, [(followed, THROUGH_FRAGMENT), (stranger, THROUGH_FRAGMENT)]
-    )
+    post_id = await served.post(author)
+    async with AsyncExitStack() as stack:
+        sockets = await served.subscribed(
+            stack, post_id, [(followed, THROUGH_FRAGMENT), (stranger, THROUGH_FRAGMENT)]
+        )
+        # When the like reaches both
+        await served.like(liker, post_id)
+        answers = [await next_data(websocket) for websocket in sockets]
     # Then each is told whether the liker follows them, not the other's answer
-    answers = [cast("ExecutionResult", result).data for result in results]
-    assert [data["postLiked"]["user"]["followsViewer"] for data in answers if data] == [
-        True,
-        False,
-    ]
+    assert [data["postLiked"]["user"]["followsViewer"] for data in answers] == [True, False]
+    assert renders == []
 
 
-async def test_a_receiver_who_may_not_see_the_liker_gets_nothing_while_others_share(
-    runtime: Runtime,
+async def test_a_receiver_who_may_not_see_the_liker_is_pushed_nothing_while_others_share(
+    served: Served, renders: list[str]
 ) -> None:
     # Given three viewers of the contract's PostLiked, one of whom blocked the liker
-    services = runtime.services
-    post, liker = await public_post(services), await insert_user(services)
-    viewers = [await insert_user(services) for _ in range(3)]
-    await services.stores.blocks.insert(viewers[1].id, liker.id)
-    # When the like is published
-    results = await first_pushes(
-        services, post, liker, [(viewer, operation_source("PostLiked")) for viewer in viewers]
+    author, liker = await served.graphql.sign_up(), await served.graphql.sign_up()
+    viewers = [await served.graphql.sign_up() for _ in range(3)]
+    await served.graphql.data(
+        operation_source("BlockUser"), {"userId": liker.id}, token=viewers[1].token
     )
-    # Then the blocker is pushed nothing and the other two the same
-    assert results[1] is None
-    first, third = cast("ExecutionResult", results[0]), cast("ExecutionResult", results[2])
-    assert first.data is not None and first.data is third.data
+    post_id = await served.post(author)
+    async with AsyncExitStack() as stack:
+        first, blocker, third = await served.subscribed(
+            stack, post_id, [(viewer, operation_source("PostLiked")) for viewer in viewers]
+        )
+        # When the like is published
+        await served.like(liker, post_id)
+        # Then the blocker is pushed nothing and the other two the same rendering
+        assert await next_data(first) == await next_data(third)
+        assert await nothing_within(blocker, NOTHING_WITHIN_SECONDS)
+    assert len(renders) == 1
 
 
 async def test_receivers_of_different_documents_each_get_their_own_documents_answer(
-    runtime: Runtime,
+    served: Served, renders: list[str]
 ) -> None:
     # Given two viewers subscribed with two viewer-independent documents of different fields
-    services = runtime.services
-    post, liker = await public_post(services), await insert_user(services)
-    first, second = await insert_user(services), await insert_user(services)
-    with_counts = """
-    subscription PostLikedCounts($postId: ID!) {
-      postLiked(postId: $postId) { post { id commentCount } user { id followerCount } }
-    }
-    """
-    # When one like reaches both
-    results = await first_pushes(
-        services,
-        post,
-        liker,
-        [(first, operation_source("PostLiked")), (second, with_counts)],
-    )
-    # Then each gets the fields its own document asked for
-    mine, theirs = (cast("ExecutionResult", result).data for result in results)
-    assert mine is not None and theirs is not None
-    assert set(mine["postLiked"]["user"]) == {"id", "username"}
-    assert set(theirs["postLiked"]["user"]) == {"id", "followerCount"}
+    author, liker = await served.graphql.sign_up(), await served.graphql.sign_up()
+    first, second = await served.graphql.sign_up(), await served.graphql.sign_up()
+    post_id = await served.post(author)
+    async with AsyncExitStack() as stack:
+        mine, theirs = await served.subscribed(
+            stack, post_id, [(first, operation_source("PostLiked")), (second, WITH_COUNTS)]
+        )
+        # When one like reaches both
+        await served.like(liker, post_id)
+        # Then each gets the fields its own document asked for, one rendering each
+        assert set((await next_data(mine))["postLiked"]["user"]) == {"id", "username"}
+        assert set((await next_data(theirs))["postLiked"]["user"]) == {"id", "followerCount"}
+    assert len(renders) == 2

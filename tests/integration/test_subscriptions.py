@@ -86,10 +86,10 @@ class Server:
         return next(iter(data.values()))
 
     async def subscribed(self, channel: str, count: int = 1) -> None:
-        """Returns once `count` subscribers of `channel` are listening on the server's bus:
-        what is published from then on reaches them (the protocol itself never says)."""
-        bus = self.app.state.services.bus
-        await until(lambda: bus.subscriber_count(channel) >= count)
+        """Returns once `count` subscribers of `channel` are receiving on the server: what is
+        published from then on reaches them (the protocol itself never says)."""
+        deliveries = self.app.state.services.deliveries
+        await until(lambda: deliveries.receiver_count(channel) >= count)
 
     async def post(self, author: Account) -> str:
         payload = await self.graphql.create_post(author, [PHOTO])
@@ -559,8 +559,9 @@ async def test_a_closed_socket_lets_go_of_its_bus_subscriptions(server: Server) 
     async with socket(server.url, alice.token) as ws:
         await subscribe(ws, "1", operation_source("MessageReceived"))
         await server.subscribed(channel)
-    bus = server.app.state.services.bus
-    await until(lambda: bus.subscriber_count(channel) == 0)
+    services = server.app.state.services
+    await until(lambda: services.deliveries.receiver_count(channel) == 0)
+    await until(lambda: services.bus.subscriber_count(channel) == 0)
 
 
 async def test_each_operation_on_a_socket_reads_afresh(server: Server) -> None:
@@ -625,8 +626,8 @@ async def test_log_out_closes_the_sessions_sockets_with_4403_within_a_second(
         await subscribe(untouched, "1", "query { viewer { id } }")
         assert await next_data(untouched) == {"viewer": {"id": alice.id}}
     # And the closed sockets' subscriptions are gone from the bus
-    bus = server.app.state.services.bus
-    await until(lambda: bus.subscriber_count(user_channel(user_id(alice))) == 0)
+    services = server.app.state.services
+    await until(lambda: services.bus.subscriber_count(user_channel(user_id(alice))) == 0)
 
 
 async def test_an_expiring_session_closes_its_sockets_at_expiry(server: Server) -> None:
@@ -671,17 +672,17 @@ async def test_a_subscriber_too_slow_for_its_queue_closes_its_socket_with_4013(
             ),
         )
         first = asyncio.ensure_future(anext(stream))
-        await until(lambda: bus.subscriber_count(post_channel(the_post)) == 1)
+        await until(lambda: small.deliveries.receiver_count(post_channel(the_post)) == 1)
         await bus.publish(PostLiked(post_id=the_post, actor_id=author.id))
         assert (await asyncio.wait_for(first, WAIT_SECONDS)).errors is None
         # When more events arrive than its queue holds before it reads the next one
         for fan in fans:
             await bus.publish(PostLiked(post_id=the_post, actor_id=fan.id))
-        # Then its socket is closed with 4013 and it ends
+        # Then it is delivered nothing more: its socket is closed with 4013 and it ends
+        await until(lambda: small.deliveries.receiver_count(post_channel(the_post)) == 0)
         with pytest.raises(StopAsyncIteration):
             await asyncio.wait_for(anext(stream), WAIT_SECONDS)
         assert closed == [SUBSCRIBER_TOO_SLOW_CLOSE_CODE]
-        assert bus.subscriber_count(post_channel(the_post)) == 0
 
 
 async def _insert_post(services: Services, author_id: int) -> int:

@@ -24,7 +24,7 @@ SMALL_QUEUE = 3  # a subscriber this many events behind is dropped, in these tes
 WAIT_SECONDS = 5  # only bounds a failing test
 
 
-async def next_event(subscription: Subscription) -> Event:
+async def next_event(subscription: Subscription[Event]) -> Event:
     async with asyncio.timeout(WAIT_SECONDS):
         return await anext(subscription)
 
