@@ -2,9 +2,12 @@
 WebSockets of one post, and what an idle subscribed socket costs the server (issue 11).
 
 The server is `bench/delivery_server.py` (the app and uvicorn configuration `pictograph
-serve` runs) in a process of its own, with the bus on a real `redis-server` this benchmark
-starts (PICTOGRAPH_BROADCAST_URL), MongoDB and the cache embedded. The clients are
-`--workers` processes of their own (websockets' asyncio client, graphql-transport-ws:
+serve` runs) in a process of its own, with the bus and the cache on a real `redis-server`
+this benchmark starts (PICTOGRAPH_BROADCAST_URL, PICTOGRAPH_REDIS_URL), MongoDB embedded,
+and no job worker in it: as in production, where workers are processes of their own, the
+jobs a like enqueues wait in the stream (embedded MongoDB cannot be shared with a worker
+process). The clients are `--workers` processes of their own (websockets' asyncio client
+on uvloop, as the server runs, graphql-transport-ws:
 connection_init with the token, then the contract's `PostLiked`), one socket per
 subscriber account, each account a different viewer. This process is the actor: it sends
 the contract's `LikePost` over HTTP, one like at a time, and times each delivery from just
@@ -362,9 +365,11 @@ def start_server(
     environment = {
         **os.environ,
         "PICTOGRAPH_MEDIA_DIR": os.path.join(directory, f"media-{port}"),
+        # Redis as production has it, for the bus and the cache: the embedded cache
+        # (fakeredis) costs the server's CPU for what a redis-server does elsewhere.
         "PICTOGRAPH_BROADCAST_URL": bus_url,
         "PICTOGRAPH_REDIS_URL": bus_url,
-        "PICTOGRAPH_FANOUT_IN_SERVER": "true",
+        "PICTOGRAPH_FANOUT_IN_SERVER": "false",  # workers are processes of their own
     }
     for name in ("MONGODB_URL", "S3_ENDPOINT_URL"):
         environment.pop(f"PICTOGRAPH_{name}", None)  # the embedded backends
