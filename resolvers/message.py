@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from resolvers import notification
 from resolvers.context import Context
-from resolvers.errors import BadUserInput, ErrorCode, FieldError
+from resolvers.errors import BadUserInput, ErrorCode, FieldError, OkResult
 from resolvers.ids import node_argument, retry_key_error, typed_id_argument
 from resolvers.pagination import (
     DEFAULT_PAGE_SIZE,
@@ -26,7 +26,7 @@ from resolvers.pagination import (
 from resolvers.ranking import log_interaction
 from resolvers.viewer import require_viewer
 from storage.interaction import InteractionKind
-from storage.message import MessageRecord, ThreadRecord
+from storage.message import MIN_GROUP_TO_LEAVE, MessageRecord, ThreadRecord
 from storage.mongo import whole_milliseconds
 from storage.notification import NotificationCause
 from storage.user import UserRecord
@@ -187,6 +187,22 @@ async def mark_thread_read(context: Context, raw_thread_id: str, seq: int) -> Th
     )
     context.loaders.thread_by_id.clear(thread.id)
     return ThreadResult(thread=updated)
+
+
+async def leave_thread(context: Context, raw_thread_id: str) -> OkResult:
+    """Leave a group thread: from then on the viewer neither reads it, nor sends to it, nor
+    is pushed its messages (every event is checked against the thread's people); the
+    others keep it. A thread of two cannot be left (INVALID naming `threadId`)."""
+    viewer = require_viewer(context)
+    thread = await _named_thread(context, raw_thread_id)
+    if isinstance(thread, FieldError):
+        return OkResult(errors=[thread])
+    if len(thread.participant_ids) < MIN_GROUP_TO_LEAVE:
+        message = f"Only a thread of {MIN_GROUP_TO_LEAVE} or more people can be left."
+        return OkResult(errors=[FieldError(ErrorCode.INVALID, "threadId", message)])
+    left = await context.services.stores.messages.leave(thread.id, viewer.id)
+    context.loaders.thread_by_id.clear(thread.id)
+    return OkResult(ok=left is not None)
 
 
 async def visible_thread(context: Context, thread_id: int) -> ThreadRecord | None:

@@ -150,6 +150,13 @@ class Mutation:
             await message.mark_thread_read(info.context, thread_id, seq)
         )
 
+    @strawberry.mutation(
+        description="Leave a group thread (3 or more people): no more reading, sending or "
+        "pushes from it; the others keep it. INVALID (naming `threadId`) for a thread of two."
+    )
+    async def leave_thread(self, info: Info, thread_id: strawberry.ID) -> OkPayload:
+        return OkPayload.from_result(await message.leave_thread(info.context, thread_id))
+
     @strawberry.mutation(description="Mark every notification so far read.")
     async def mark_notifications_read(self, info: Info) -> OkPayload:
         return OkPayload.from_result(await notification.mark_read(info.context))

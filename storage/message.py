@@ -56,6 +56,11 @@ class MessageSeqContended(RuntimeError):
     """Other sends took every seq this one tried (MAX_SEQ_ATTEMPTS times)."""
 
 
+# A thread of two is one person's conversation with another: it cannot be left, only a
+# group can (Instagram's rule); the two left behind by a leaver still have a thread.
+MIN_GROUP_TO_LEAVE = 3
+
+
 def participant_key(participant_ids: Iterable[int]) -> str:
     """The thread's identity: one key per set of people, whatever the order they are named."""
     joined = ",".join(str(user_id) for user_id in sorted(set(participant_ids)))
@@ -261,6 +266,25 @@ class MessageStore:
             await self._threads.update_one(
                 {"_id": message.thread_id}, {"$max": {reader: message.seq}}
             )
+
+    async def leave(self, thread_id: int, user_id: int) -> ThreadRecord | None:
+        """Take `user_id` out of the thread if it has `MIN_GROUP_TO_LEAVE` people or more; the
+        thread as it is now, or None when they were not in it or it is smaller. The others
+        keep it, history included; it is no longer the thread of any set of people (a key
+        of its own), so naming its remaining people starts a thread of theirs."""
+        document = await self._threads.find_one_and_update(
+            {
+                "_id": thread_id,
+                "participant_ids": user_id,
+                f"participant_ids.{MIN_GROUP_TO_LEAVE - 1}": {"$exists": True},
+            },
+            {
+                "$pull": {"participant_ids": user_id},
+                "$set": {"participant_key": f"left:{thread_id}"},
+            },
+            return_document=ReturnDocument.AFTER,
+        )
+        return None if document is None else _thread(document)
 
     async def mark_read(self, thread_id: int, user_id: int, seq: int) -> ThreadRecord | None:
         """Raise the user's read seq to `seq` (never lower it); the thread as it is now."""

@@ -307,3 +307,76 @@ async def test_an_over_long_client_id_is_refused_and_writes_nothing(graphql: Gra
     assert error(refused) == ("INVALID", "clientId")
     assert longest["errors"] == []
     assert [thread["lastMessage"]["text"] for thread in await inbox(graphql, bob)] == ["kept"]
+
+
+# ------------------------------------------------------------------ leaving a group
+
+LEAVE = """mutation ($id: ID!) { leaveThread(threadId: $id) { ok errors { code field } } }"""
+PARTICIPANTS = """query ($id: ID!) { node(id: $id) { ... on Thread {
+  participants { id } } } }"""
+
+
+async def leave(graphql: GraphQLClient, member: Account, thread: str) -> dict[str, Any]:
+    payload: dict[str, Any] = (await graphql.data(LEAVE, {"id": thread}, token=member.token))[
+        "leaveThread"
+    ]
+    return payload
+
+
+async def test_a_member_who_left_a_group_can_neither_read_nor_send_to_it(
+    graphql: GraphQLClient,
+) -> None:
+    # Given a group of three, and its third member leaving it
+    alice, bob, carol = [await graphql.sign_up() for _ in range(3)]
+    thread = (await sent(graphql, alice, to=[bob.id, carol.id]))["thread"]["id"]
+    assert await leave(graphql, carol, thread) == {"ok": True, "errors": []}
+    # When she sends to it, and reads it
+    refused = await send(graphql, carol, "still here?", thread=thread)
+    node = (await graphql.data(PARTICIPANTS, {"id": thread}, token=carol.token))["node"]
+    # Then her message is refused naming the thread, and written nowhere
+    assert error(refused) == ("NOT_FOUND", "threadId")
+    assert [message["text"] for message in await all_messages(graphql, bob, thread)] == ["hello"]
+    # And the thread is gone for her, from its id and from her inbox
+    assert node is None
+    assert await inbox(graphql, carol) == []
+    # And the other two keep it, without her
+    kept = (await graphql.data(PARTICIPANTS, {"id": thread}, token=alice.token))["node"]
+    assert {person["id"] for person in kept["participants"]} == {alice.id, bob.id}
+    assert (await sent(graphql, bob, thread=thread))["seq"] == 2
+
+
+async def test_a_thread_of_two_cannot_be_left(graphql: GraphQLClient) -> None:
+    # Given a thread of two
+    alice, bob = await graphql.sign_up(), await graphql.sign_up()
+    thread = (await sent(graphql, alice, to=[bob.id]))["thread"]["id"]
+    # When one of them tries to leave it
+    payload = await leave(graphql, bob, thread)
+    # Then it is refused naming the thread, and both still have it
+    assert payload == {"ok": False, "errors": [{"code": "INVALID", "field": "threadId"}]}
+    assert (await sent(graphql, bob, thread=thread))["seq"] == 2
+
+
+async def test_someone_outside_a_group_cannot_leave_it(graphql: GraphQLClient) -> None:
+    alice, bob, carol, outsider = [await graphql.sign_up() for _ in range(4)]
+    thread = (await sent(graphql, alice, to=[bob.id, carol.id]))["thread"]["id"]
+
+    payload = await leave(graphql, outsider, thread)
+
+    assert payload == {"ok": False, "errors": [{"code": "NOT_FOUND", "field": "threadId"}]}
+
+
+async def test_naming_a_left_groups_people_again_starts_a_new_thread_of_all_of_them(
+    graphql: GraphQLClient,
+) -> None:
+    # Given a group of three that one member left
+    alice, bob, carol = [await graphql.sign_up() for _ in range(3)]
+    group = (await sent(graphql, alice, to=[bob.id, carol.id]))["thread"]["id"]
+    await leave(graphql, carol, group)
+    # When one of them writes to the same three people by name, and to the two left
+    again = (await sent(graphql, alice, text="all of us", to=[bob.id, carol.id]))["thread"]["id"]
+    direct = (await sent(graphql, alice, text="just us", to=[bob.id]))["thread"]["id"]
+    # Then each is a new thread of exactly those people, which the one who left reads too
+    assert len({group, again, direct}) == 3
+    assert [message["text"] for message in await all_messages(graphql, carol, again)] == [
+        "all of us"
+    ]

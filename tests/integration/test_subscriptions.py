@@ -30,7 +30,12 @@ from resolvers.subscription import MAX_SUBSCRIPTIONS_PER_CONNECTION
 from schema import build_schema
 from subscriptions.bus import open_event_bus
 from subscriptions.channels import post_channel, user_channel
-from subscriptions.events import CommentAdded, NotificationReceived, PostLiked
+from subscriptions.events import (
+    CommentAdded,
+    MessageReceived,
+    NotificationReceived,
+    PostLiked,
+)
 from subscriptions.subscription import SUBSCRIBER_TOO_SLOW_CLOSE_CODE
 from tests.client import Account, GraphQLClient
 from tests.conftest import (
@@ -224,6 +229,35 @@ async def test_every_message_of_every_thread_reaches_each_participant(server: Se
             (1, three["thread"]["id"]),
         ]
         assert received[0]["sender"] == {"id": bob.id, "username": bob.username}
+
+
+async def test_a_member_who_left_a_group_is_pushed_nothing_of_it(server: Server) -> None:
+    # Given carol subscribed to her messages, in a group of three she then leaves
+    alice, bob, carol = [await server.graphql.sign_up() for _ in range(3)]
+    group = (await server.send(alice, "hi all", recipientIds=[bob.id, carol.id]))["thread"]
+    async with socket(server.url, carol.token) as ws:
+        await subscribe(ws, "1", operation_source("MessageReceived"))
+        await server.subscribed(user_channel(user_id(carol)))
+        left = await server.graphql.data(
+            "mutation ($id: ID!) { leaveThread(threadId: $id) { ok } }",
+            {"id": group["id"]},
+            token=carol.token,
+        )
+        assert left == {"leaveThread": {"ok": True}}
+        # When bob writes to the group, and a copy of it is announced to carol anyway (as a
+        # send that read the group's people just before she left would announce it)
+        after = await server.send(bob, "without carol", threadId=group["id"])
+        await server.app.state.services.bus.publish(
+            MessageReceived(
+                user_id=user_id(carol),
+                thread_id=post_id(group["id"]),
+                message_id=post_id(after["id"]),
+                seq=after["seq"],
+            )
+        )
+        # Then she is pushed nothing of it, and her own threads still reach her
+        mine = await server.send(alice, "just us", recipientIds=[carol.id])
+        assert (await next_data(ws))["messageReceived"]["id"] == mine["id"]
 
 
 async def test_a_retried_send_pushes_its_message_once(server: Server) -> None:
