@@ -38,7 +38,7 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.types import (
 )
 
 from resolvers.context import Context, SocketOperation, running_socket_operation
-from subscriptions.bus import EventBus
+from subscriptions.bus import EventBus, until_subscribed
 from subscriptions.channels import sessions_channel
 from subscriptions.events import SessionRevoked
 from subscriptions.subscription import SubscriberTooSlow
@@ -121,11 +121,7 @@ async def closing_revoked_sessions(bus: EventBus, sockets: OpenSockets) -> Async
 
     subscribed = asyncio.Event()
     listener = asyncio.create_task(listen(), name="revoked-sessions")
-    waiting = asyncio.ensure_future(subscribed.wait())
-    await asyncio.wait({waiting, listener}, return_when=asyncio.FIRST_COMPLETED)
-    waiting.cancel()
-    if listener.done():
-        listener.result()  # it failed to subscribe: say why
+    await until_subscribed(subscribed, listener)
     try:
         yield
     finally:

@@ -39,6 +39,7 @@ from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
 from loaders import Loaders
 from loaders.shared import SharedReads
+from subscriptions.bus import until_subscribed
 from subscriptions.events import Event
 from subscriptions.subscription import SubscriberTooSlow, Subscription
 
@@ -137,11 +138,7 @@ class Group(Generic[EventT, ResultT]):
 
     async def subscribed(self) -> None:
         """Returns once events published from now on reach this group's receivers."""
-        waiting = asyncio.ensure_future(self._subscribed.wait())
-        await asyncio.wait({waiting, self._task}, return_when=asyncio.FIRST_COMPLETED)
-        waiting.cancel()
-        if self._task.done():
-            self._task.result()  # it failed to subscribe: say why
+        await until_subscribed(self._subscribed, self._task)
 
     @property
     def is_subscribed(self) -> bool:

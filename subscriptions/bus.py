@@ -40,6 +40,16 @@ REDIS_SCHEMES = ("redis", "rediss")
 PUBLISH_TIMEOUT_SECONDS = 1.0
 
 
+async def until_subscribed(subscribed: asyncio.Event, task: asyncio.Task[None]) -> None:
+    """Returns once `task`, a listener on the bus, has set `subscribed`; raises what `task`
+    failed with if it ends first (it could not subscribe: say why)."""
+    waiting = asyncio.ensure_future(subscribed.wait())
+    await asyncio.wait({waiting, task}, return_when=asyncio.FIRST_COMPLETED)
+    waiting.cancel()
+    if task.done():
+        task.result()
+
+
 class _ChannelFanout:
     """This process's subscribers of one channel, fed by one broadcaster subscription."""
 
@@ -52,11 +62,7 @@ class _ChannelFanout:
 
     async def subscribed(self) -> None:
         """Returns once events published from now on reach this channel's subscribers."""
-        waiting = asyncio.ensure_future(self._subscribed.wait())
-        await asyncio.wait({waiting, self._task}, return_when=asyncio.FIRST_COMPLETED)
-        waiting.cancel()
-        if self._task.done():
-            self._task.result()  # the pump failed to subscribe: say why
+        await until_subscribed(self._subscribed, self._task)
 
     async def stop(self) -> None:
         self._task.cancel()

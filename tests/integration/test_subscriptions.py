@@ -8,19 +8,14 @@ import asyncio
 import dataclasses
 import json
 import threading
-import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, cast
 
-import httpx
 import pytest
-from starlette.applications import Starlette
 from websockets.asyncio.client import connect
 
-from app.main import create_app
 from app.server import MAX_WEBSOCKET_MESSAGE_BYTES
 from app.services import Runtime
 from media.decode_slots import MAX_CONCURRENT_TRANSCODES
@@ -37,17 +32,14 @@ from subscriptions.events import (
     PostLiked,
 )
 from subscriptions.subscription import SUBSCRIBER_TOO_SLOW_CLOSE_CODE
-from tests.client import Account, GraphQLClient
+from tests.client import Account
 from tests.conftest import (
-    TEST_FANOUT_MAX_FOLLOWERS,
     insert_post,
     insert_user,
-    make_settings,
 )
 from tests.contract import operation_source
-from tests.media import jpeg
 from tests.reels import create_reel
-from tests.servers import app_server, free_port, redis_server
+from tests.served import Server, own_server
 from tests.ws import (
     GRAPHQL_TRANSPORT_WS,
     close_code,
@@ -74,71 +66,14 @@ WAIT_SECONDS = 10.0
 # How long a test waits to see that an event it caused is not pushed: delivery on this
 # in-process bus takes milliseconds, so one pushed by mistake arrives well within it.
 NOTHING_WITHIN_SECONDS = 1.0
-PHOTO = jpeg(64, 48)
 REEL_PROCESSED = """subscription ($reelId: ID!) {
   reelProcessed(reelId: $reelId) { id status failureReason video { url } } }"""
 
 
-@dataclass(frozen=True)
-class Server:
-    url: str
-    app: Starlette
-    graphql: GraphQLClient
-
-    async def run(self, operation: str, account: Account | None, **variables: Any) -> Any:
-        token = None if account is None else account.token
-        data = await self.graphql.data(operation_source(operation), variables, token=token)
-        return next(iter(data.values()))
-
-    async def subscribed(self, channel: str, count: int = 1) -> None:
-        """Returns once `count` subscribers of `channel` are receiving on the server: what is
-        published from then on reaches them (the protocol itself never says)."""
-        deliveries = self.app.state.services.deliveries
-        await until(lambda: deliveries.receiver_count(channel) >= count)
-
-    async def post(self, author: Account) -> str:
-        payload = await self.graphql.create_post(author, [PHOTO])
-        assert payload["errors"] == []
-        post_id: str = payload["post"]["id"]
-        return post_id
-
-    async def send(self, sender: Account, text: str, **target: Any) -> dict[str, Any]:
-        payload = await self.run(
-            "SendMessage", sender, text=text, clientId=uuid.uuid4().hex, **target
-        )
-        assert payload["errors"] == [], payload["errors"]
-        message: dict[str, Any] = payload["message"]
-        return message
-
-
 @pytest.fixture(scope="module")
 async def server(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Server]:
-    """An app with its in-server worker on a redis-server of its own: on the session's, the
-    worker of another test's app (with another in-memory database) could take this one's
-    notification jobs, and do them against the wrong data."""
-    with redis_server() as own_redis:
-        async with _served(own_redis, tmp_path_factory) as server:
-            yield server
-
-
-@asynccontextmanager
-async def _served(
-    redis_url: str, tmp_path_factory: pytest.TempPathFactory
-) -> AsyncIterator[Server]:
-    port = free_port()
-    settings = make_settings(
-        redis_url,
-        port=port,
-        media_dir=str(tmp_path_factory.mktemp("subscriptions") / "media"),
-        fanout_in_server=True,
-        fanout_max_followers=TEST_FANOUT_MAX_FOLLOWERS,
-    )
-    app = create_app(settings)
-    async with (
-        app_server(app, port) as url,
-        httpx.AsyncClient(base_url=url, timeout=30) as http,
-    ):
-        yield Server(url, app, GraphQLClient(http))
+    async with own_server(tmp_path_factory) as served:
+        yield served
 
 
 def user_id(account: Account) -> int:
