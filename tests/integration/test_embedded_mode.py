@@ -21,14 +21,17 @@ from resolvers.ids import parse_typed_id
 from storage.fanout_queue import QueueStream, queue_key
 from storage.feed import feed_key, member
 from storage.story import tray_key
+from subscriptions.channels import post_channel
 from tests.client import Account
 from tests.conftest import EmbeddedServer
+from tests.contract import operation_source
 from tests.integration.test_feed import FOLLOW, feed_ids, post
 from tests.integration.test_likes_and_comments import LIKE, comment, post_view
 from tests.media import decoded, jpeg
 from tests.notifications import of_kind, until_notified
 from tests.reels import POLL_SECONDS as REEL_POLL_SECONDS
 from tests.reels import PROCESSED_SECONDS, create_reel, until_processed
+from tests.ws import next_data, socket, subscribe, until
 
 FAN_OUT_SECONDS = 1.0  # the issue's promise: a followee's post is in the feed within a second
 POLL_SECONDS = 0.02
@@ -37,6 +40,8 @@ CREATE_STORY = """mutation ($upload: ID!) { createStory(input: {uploadId: $uploa
   story { id } errors { code } } }"""
 SEEDED_REELS = """{ reels(first: 20) { edges { node { id author { id }
   video { durationSeconds } } } } }"""
+WITH_VIEWER_FIELD = """subscription ($postId: ID!) {
+  postLiked(postId: $postId) { post { id viewerHasLiked } } }"""
 LOG_IN = """mutation ($login: String!, $password: String!) {
   logIn(input: {login: $login, password: $password}) { token user { id } errors { code } } }"""
 
@@ -139,6 +144,34 @@ async def test_likes_and_comments_work_in_the_embedded_mode(embedded: EmbeddedSe
     view = await post_view(graphql, post_id, author)
     assert (view["likeCount"], view["commentCount"]) == (1, 1)
     assert [edge["node"]["text"] for edge in view["comments"]["edges"]] == ["Lovely"]
+
+
+async def test_a_like_is_pushed_to_its_posts_subscribers_in_the_embedded_mode(
+    embedded: EmbeddedServer,
+) -> None:
+    # Given two subscribers of a post over WebSockets on the in-process bus, one with the
+    # contract's viewer-independent selection (pushed one rendering), one asking
+    # viewerHasLiked (executed for itself)
+    graphql = embedded.graphql
+    author, watcher = await graphql.sign_up("author"), await graphql.sign_up("watcher")
+    liker = await graphql.sign_up("liker")
+    post_id = await post(graphql, author)
+    url = str(graphql.http.base_url)
+    async with socket(url, watcher.token) as shared, socket(url, liker.token) as own:
+        await subscribe(shared, "1", operation_source("PostLiked"), {"postId": post_id})
+        await subscribe(own, "1", WITH_VIEWER_FIELD, {"postId": post_id})
+        channel = post_channel(record_id(post_id))
+        deliveries = embedded.runtime.services.deliveries
+        await until(lambda: deliveries.receiver_count(channel) == 2)
+        # When the liker likes it
+        await graphql.data(LIKE, {"id": post_id}, token=liker.token)
+        # Then both are pushed the like, each its own selection
+        pushed = (await next_data(shared))["postLiked"]
+        assert pushed == {
+            "post": {"id": post_id, "likeCount": 1},
+            "user": {"id": liker.id, "username": liker.username},
+        }
+        assert (await next_data(own))["postLiked"]["post"]["viewerHasLiked"] is True
 
 
 async def test_the_in_server_worker_writes_notifications_in_the_embedded_mode(
