@@ -33,7 +33,6 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Hashable, Sequence
-from contextlib import suppress
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
@@ -44,7 +43,7 @@ from subscriptions.events import Event
 from subscriptions.subscription import SubscriberTooSlow, Subscription
 
 if TYPE_CHECKING:
-    from resolvers.context import Context
+    from resolvers.context import Services
 
 logger = logging.getLogger(__name__)
 
@@ -77,13 +76,13 @@ class Lane(Protocol[ResultT_contra]):
 class Receiver(Generic[ResultT]):
     """One subscription operation: what its group delivers to."""
 
-    def __init__(self, context: Context, viewer_id: int, lane: Lane[ResultT] | None) -> None:
-        self.context = context
+    def __init__(self, services: Services, viewer_id: int, lane: Lane[ResultT] | None) -> None:
+        self.services = services
         self.viewer_id = viewer_id
         self.lane = lane
         # As far behind as a subscriber of the bus may fall.
         self.queue: Subscription[tuple[ResultT, Loaders]] = Subscription(
-            f"the receiver of viewer {viewer_id}", context.services.bus.subscriber_max_events
+            f"the receiver of viewer {viewer_id}", services.bus.subscriber_max_events
         )
 
 
@@ -128,11 +127,11 @@ def _event_loaders(shared: SharedReads, viewer_id: int) -> Loaders:
 class Group(Generic[EventT, ResultT]):
     """The receivers of one kind on one channel in this process (see the module)."""
 
-    def __init__(self, context: Context, channel: str, kind: Kind[EventT, ResultT]) -> None:
+    def __init__(self, services: Services, channel: str, kind: Kind[EventT, ResultT]) -> None:
         self.channel = channel
         self.kind = kind
         self.receivers: dict[Receiver[ResultT], None] = {}  # in the order they joined
-        self._services = context.services
+        self._services = services
         self._subscribed = asyncio.Event()
         self._task = asyncio.create_task(self._run(), name=f"deliveries-{kind.name}-{channel}")
 
@@ -157,8 +156,12 @@ class Group(Generic[EventT, ResultT]):
             async with self._services.bus.subscribe(self.channel) as events:
                 self._subscribed.set()
                 async for event in events:
-                    if isinstance(event, self.kind.event_type):
+                    if not isinstance(event, self.kind.event_type):
+                        continue
+                    try:
                         await self._deliver(event)
+                    except Exception:  # a store failed: this event is lost, as a hint may be
+                        logger.exception("could not deliver %r to its receivers", event)
         except SubscriberTooSlow as too_slow:
             logger.warning("deliveries of %s fell behind: %s", self.kind.name, too_slow)
             for receiver in self.receivers:
@@ -170,15 +173,11 @@ class Group(Generic[EventT, ResultT]):
     async def _deliver(self, event: EventT) -> None:
         receivers = list(self.receivers)
         services = self._services
-        key = self.kind.share_key(event)
-        with services.shared_reads.hold(key, services.stores, services.clock) as shared:
-            try:
-                results = await self.kind.check(
-                    event, [receiver.viewer_id for receiver in receivers], shared
-                )
-            except Exception:  # the store failed: this event is lost, as a hint may be
-                logger.exception("could not check %r for its receivers", event)
-                return
+        share_key = self.kind.share_key(event)
+        with services.shared_reads.hold(share_key, services.stores, services.clock) as shared:
+            results = await self.kind.check(
+                event, [receiver.viewer_id for receiver in receivers], shared
+            )
             pushes: list[tuple[Receiver[ResultT], Lane[ResultT], str]] = []
             rendered: dict[tuple[Hashable, int], str | None] = {}
             for receiver, result in zip(receivers, results, strict=True):
@@ -187,10 +186,10 @@ class Group(Generic[EventT, ResultT]):
                 lane = receiver.lane
                 if lane is not None:
                     # Results are held in `results` meanwhile, so their ids are their own.
-                    key = (lane.key, id(result))
-                    if key not in rendered:
-                        rendered[key] = await lane.render(result)
-                    payload = rendered[key]
+                    rendering = (lane.key, id(result))
+                    if rendering not in rendered:
+                        rendered[rendering] = await lane.render(result)
+                    payload = rendered[rendering]
                     if payload is not None:
                         pushes.append((receiver, lane, payload))
                         continue
@@ -226,16 +225,12 @@ class Deliveries:
         self._groups: dict[tuple[str, Kind[Any, Any]], Group[Any, Any]] = {}
 
     async def join(
-        self,
-        context: Context,
-        channel: str,
-        kind: Kind[EventT, ResultT],
-        receiver: Receiver[ResultT],
+        self, channel: str, kind: Kind[EventT, ResultT], receiver: Receiver[ResultT]
     ) -> None:
         """Adds `receiver`; returns once events published from now on reach it."""
         group: Group[EventT, ResultT] | None = self._groups.get((channel, kind))
         if group is None or group.ended:  # an ended one (the bus closed) delivers no more
-            group = self._groups[(channel, kind)] = Group(context, channel, kind)
+            group = self._groups[(channel, kind)] = Group(receiver.services, channel, kind)
         group.receivers[receiver] = None
         await group.subscribed()
 
@@ -246,8 +241,7 @@ class Deliveries:
         group.receivers.pop(receiver, None)
         if not group.receivers:
             del self._groups[(channel, kind)]
-            with suppress(Exception):
-                await group.stop()
+            await group.stop()
 
     def receiver_count(self, channel: str) -> int:
         """How many receivers of `channel` this process delivers to now, all kinds (for

@@ -188,9 +188,9 @@ async def _receive(
     """What this receiver is delivered of `kind` on `channel`: the results to execute its
     selection over (what its lane pushes never comes through here)."""
     deliveries = context.services.deliveries
-    receiver = Receiver(context, require_viewer(context).id, lane)
+    receiver = Receiver(context.services, require_viewer(context).id, lane)
     try:
-        await deliveries.join(context, channel, kind, receiver)
+        await deliveries.join(channel, kind, receiver)
         async for result, loaders in receiver.queue:
             # This operation's own context (Context.for_operation): the fields of what is
             # yielded resolve through the loaders made for its event.

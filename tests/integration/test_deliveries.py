@@ -12,7 +12,7 @@ import pytest
 
 from app.services import Runtime
 from loaders.shared import SharedReads
-from resolvers.context import Context, Services
+from resolvers.context import Services
 from resolvers.delivery import Receiver
 from resolvers.subscription import POST_LIKED, PostLike
 from storage.user import UserRecord
@@ -52,8 +52,8 @@ class RecordingLane:
 async def joined(
     services: Services, post_id: int, viewer: UserRecord, lane: RecordingLane
 ) -> Receiver[PostLike]:
-    receiver: Receiver[PostLike] = Receiver(Context.for_viewer(services, viewer), viewer.id, lane)
-    await services.deliveries.join(receiver.context, post_channel(post_id), POST_LIKED, receiver)
+    receiver: Receiver[PostLike] = Receiver(services, viewer.id, lane)
+    await services.deliveries.join(post_channel(post_id), POST_LIKED, receiver)
     return receiver
 
 
