@@ -3,7 +3,8 @@ resolvers/subscription.py, which checks every event for its receiver."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
+from typing import TypeVar
 
 import strawberry
 
@@ -17,6 +18,9 @@ from schema.types.post import Post
 from schema.types.reel import Reel
 from schema.types.user import User
 
+ResultT = TypeVar("ResultT")
+PresentedT = TypeVar("PresentedT")
+
 
 @strawberry.type(name="PostLike", description="A like on a post, as `postLiked` pushes it.")
 class PostLike:
@@ -26,6 +30,14 @@ class PostLike:
 
 def _present_like(like: subscription_resolvers.PostLike) -> PostLike:
     return PostLike(post=Post.wrap(like.post), user=User.wrap(like.user))
+
+
+async def _presented(
+    results: Awaitable[AsyncIterator[ResultT]], present: Callable[[ResultT], PresentedT]
+) -> AsyncGenerator[PresentedT, None]:
+    """Each of a subscription resolver's results as the schema type presents it."""
+    async for result in await results:
+        yield present(result)
 
 
 @strawberry.type
@@ -38,9 +50,8 @@ class Subscription:
         self, info: Info, post_id: strawberry.ID
     ) -> AsyncGenerator[PostLike, None]:
         lane = shared_lane(info, _present_like)
-        likes = await subscription_resolvers.post_liked(info.context, post_id, lane)
-        async for like in likes:
-            yield _present_like(like)
+        likes = subscription_resolvers.post_liked(info.context, post_id, lane)
+        return _presented(likes, _present_like)
 
     @strawberry.subscription(
         description="Each new comment or reply on the post that the viewer may see. Refused "
@@ -49,27 +60,24 @@ class Subscription:
     async def comment_added(
         self, info: Info, post_id: strawberry.ID
     ) -> AsyncGenerator[Comment, None]:
-        comments = await subscription_resolvers.comment_added(info.context, post_id)
-        async for comment in comments:
-            yield Comment.wrap(comment)
+        comments = subscription_resolvers.comment_added(info.context, post_id)
+        return _presented(comments, Comment.wrap)
 
     @strawberry.subscription(
         description="Every new message in any of the viewer's threads, their own included. "
         "A hint: after a reconnect, fetch `thread.messages(afterSeq:)` from the last seq seen."
     )
     async def message_received(self, info: Info) -> AsyncGenerator[Message, None]:
-        messages = await subscription_resolvers.message_received(info.context)
-        async for message in messages:
-            yield Message.wrap(message)
+        messages = subscription_resolvers.message_received(info.context)
+        return _presented(messages, Message.wrap)
 
     @strawberry.subscription(
         description="Each new notification of the viewer, or a grouped one that gained a later "
         "event (a new like), as `notifications` would show it."
     )
     async def notification_received(self, info: Info) -> AsyncGenerator[Notification, None]:
-        notifications = await subscription_resolvers.notification_received(info.context)
-        async for notification in notifications:
-            yield Notification.wrap(notification)
+        notifications = subscription_resolvers.notification_received(info.context)
+        return _presented(notifications, Notification.wrap)
 
     @strawberry.subscription(
         description="The reel when its processing ends (READY, or FAILED with the reason), "
@@ -80,6 +88,5 @@ class Subscription:
     async def reel_processed(
         self, info: Info, reel_id: strawberry.ID
     ) -> AsyncGenerator[Reel, None]:
-        reels = await subscription_resolvers.reel_processed(info.context, reel_id)
-        async for reel in reels:
-            yield Reel.wrap(reel)
+        reels = subscription_resolvers.reel_processed(info.context, reel_id)
+        return _presented(reels, Reel.wrap)
