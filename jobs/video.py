@@ -9,6 +9,9 @@ refuses the file (what the probe could not see: a stream that stops decoding hal
 bound broken while decoding). Then it removes the upload's bytes, which nothing needs
 any more.
 
+A job that is dead-lettered fails its record the same way (`give_up_video_job`), so no
+reel or story stays PROCESSING after its job is given up.
+
 At least once, and idempotent: the move is a conditional update on PROCESSING (the stores'
 `finish_video`), so a redelivered job, or two workers racing, change the record once; a
 job that finds the record done or gone only removes the source. The rendition's key is its
@@ -65,6 +68,18 @@ async def run_video_job(services: JobServices, job: VideoJob) -> None:
             await _finish(services, job, outcome, media)
         else:
             await _store_ready(services, job, video, media, rendition)
+    await _remove_source(services, job)
+
+
+async def give_up_video_job(services: JobServices, job: VideoJob) -> None:
+    """For a video job about to be dead-lettered (it failed on every delivery, or its
+    deliveries never came back): its record leaves PROCESSING as FAILED, as an unforeseen
+    failure says, so its author is told (reelProcessed) and not left waiting for ever."""
+    current = await _current(services, job)
+    if current is not None and current[0].status is VideoStatus.PROCESSING:
+        video, media = current
+        outcome = dataclasses.replace(video, status=VideoStatus.FAILED, failure=UNPROCESSABLE)
+        await _finish(services, job, outcome, media)
     await _remove_source(services, job)
 
 

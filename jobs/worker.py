@@ -38,7 +38,7 @@ from jobs.backoff import Backoff, wait_unless_stopped
 from jobs.context import JobServices
 from jobs.fanout import run_fanout_job
 from jobs.notification import run_notification_job
-from jobs.video import run_video_job
+from jobs.video import give_up_video_job, run_video_job
 from storage.fanout_queue import Delivery, FanoutJob, Job, MalformedJob
 from storage.notification import NotificationJob
 from storage.video import VideoJob
@@ -164,7 +164,22 @@ class FanoutWorker:
 
     async def _dead_letter(self, delivery: Delivery, error: str) -> None:
         logger.error("fan-out job %s moved to the dead letters: %s", delivery.entry_id, error)
+        await self._give_up(delivery)
         await self._queue.dead_letter(delivery, error)
+
+    async def _give_up(self, delivery: Delivery) -> None:
+        """What a job's kind does when the job is given up, before its dead letter: a video
+        job's record leaves PROCESSING. Best effort: the dead letter is written anyway."""
+        try:
+            job = delivery.job()
+        except MalformedJob:
+            return
+        if not isinstance(job, VideoJob):
+            return
+        try:
+            await give_up_video_job(self._services, job)
+        except Exception:
+            logger.exception("could not fail the record of video job %s", delivery.entry_id)
 
     async def _wait(self, backoff: Backoff, stop: asyncio.Event) -> None:
         self._beat()  # waiting on purpose is not being stuck

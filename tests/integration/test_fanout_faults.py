@@ -24,17 +24,22 @@ from pymongo.errors import AutoReconnect
 from redis.exceptions import ConnectionError as RedisConnectionError
 
 import jobs.fanout
+import jobs.video
 import jobs.worker
 from app.main import create_app
 from app.services import Runtime, open_runtime
 from jobs.context import JobServices
 from jobs.supervisor import Supervisor
+from jobs.video import UNPROCESSABLE
 from jobs.worker import MAX_DELIVERIES, FanoutWorker
 from resolvers.context import Services
 from storage.fanout_queue import FanoutJob, FanoutOp, FanoutQueue, QueueStream, queue_key
 from storage.feed import FeedStore, feed_key, member
 from storage.follow import FollowState
-from storage.post import PostRecord
+from storage.post import MediaRecord, PostRecord
+from storage.video import VideoJob, VideoOwner, VideoState, VideoStatus
+from subscriptions.channels import post_channel
+from subscriptions.events import ReelProcessed
 from tests.client import Account, GraphQLClient
 from tests.conftest import make_settings
 from tests.media import jpeg
@@ -417,3 +422,47 @@ async def _post_id(services: Services, author: Account) -> int:
         [await _user_id(services, author.username)], before_id=None, limit=2
     )
     return post_id
+
+
+async def test_a_video_job_given_up_fails_its_reel_and_tells_its_author(
+    services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a reel PROCESSING whose upload cannot be read on any delivery of its job, its
+    # author subscribed (on the bus) to its end
+    author, _ = await author_with_followers(services, 0)
+    source_key = f"media/uploads/{services.ids.next_id()}"
+    await services.objects.write(source_key, b"never transcoded", content_type="video/mp4")
+    read = services.objects.read
+
+    async def unreadable_source(key: str, *, max_bytes: int) -> bytes | None:
+        if key == source_key:
+            raise ValueError("the object store answered garbage")
+        return await read(key, max_bytes=max_bytes)
+
+    monkeypatch.setattr(services.objects, "read", unreadable_source)
+    reel = PostRecord(
+        id=services.ids.next_id(), author_id=author, caption="", hashtags=(), mention_ids=(),
+        media=(MediaRecord(id=services.ids.next_id(), type="VIDEO", width=720, height=1280,
+                           renditions=(), poster_key="media/poster.jpg"),),
+        like_count=0, comment_count=0, preview_comments=(), created_at=services.clock(),
+        video=VideoState(VideoStatus.PROCESSING, source_key, duration_seconds=2.0),
+    )  # fmt: skip
+    await services.stores.posts.insert(reel, client_mutation_id=None)
+    await services.stores.fanout.ensure_group()
+    async with services.bus.subscribe(post_channel(reel.id)) as events:
+        await services.stores.fanout.enqueue(
+            VideoJob(VideoOwner.REEL, reel.id, source_key), now=services.clock()
+        )
+        # When the worker gives the job up after its retries
+        async with supervised_worker(services):
+            await until_queue_is_empty(services)
+            announced = await asyncio.wait_for(anext(events), DONE_SECONDS)
+    # Then the job is in the dead letters, and its reel is FAILED as an unforeseen failure
+    # is, its author told, the upload's bytes gone
+    [letter] = await services.stores.fanout.dead_letters(count=10)
+    assert "the object store answered garbage" in letter.error
+    stored = (await services.stores.posts.find_by_ids([reel.id]))[reel.id]
+    assert stored.video is not None
+    assert (stored.video.status, stored.video.failure) == (VideoStatus.FAILED, UNPROCESSABLE)
+    assert announced == ReelProcessed(reel_id=reel.id)
+    assert await read(source_key, max_bytes=1_000) is None
