@@ -16,7 +16,6 @@ from starlette.applications import Starlette
 from app.main import create_app
 from tests.client import Account, GraphQLClient
 from tests.conftest import TEST_FANOUT_MAX_FOLLOWERS, make_settings
-from tests.contract import operation_source
 from tests.media import jpeg
 from tests.servers import app_server, free_port, redis_server
 from tests.ws import until
@@ -31,9 +30,7 @@ class Server:
     graphql: GraphQLClient
 
     async def run(self, operation: str, account: Account | None, **variables: Any) -> Any:
-        token = None if account is None else account.token
-        data = await self.graphql.data(operation_source(operation), variables, token=token)
-        return next(iter(data.values()))
+        return await self.graphql.run(operation, account, **variables)
 
     async def subscribed(self, channel: str, count: int = 1) -> None:
         """Returns once `count` subscribers of `channel` are receiving on the server: what is

@@ -71,9 +71,7 @@ class Instance:
     process: AppProcess
 
     async def run(self, operation: str, account: Account | None, **variables: Any) -> Any:
-        token = None if account is None else account.token
-        data = await self.graphql.data(operation_source(operation), variables, token=token)
-        return next(iter(data.values()))
+        return await self.graphql.run(operation, account, **variables)
 
     async def send(
         self, sender: Account, text: str, client_id: str | None = None, **target: Any
