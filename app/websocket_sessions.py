@@ -219,7 +219,6 @@ class SessionCheckingHandler(BaseGraphQLTransportWSHandler[Context, None]):
         frame_start = '{"id":' + orjson.dumps(operation.id).decode() + ',"type":"next","payload":'
         running_socket_operation.set(
             SocketOperation(
-                id=operation.id,
                 variables=operation.variables,
                 push=functools.partial(self._push_next, operation, frame_start),
             )

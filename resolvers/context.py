@@ -72,10 +72,10 @@ class SocketOperation:
     """One operation of a graphql-transport-ws socket, as its handler runs it (app/): what a
     subscription needs to push a result to it directly (resolvers/delivery.py)."""
 
-    id: str
     variables: dict[str, Any] | None  # as the subscribe message sent them
-    # Sends a `next` message whose payload is this JSON text; False when the operation or
-    # its socket is gone. It waits only while the socket's buffers are full.
+    # Sends a `next` message of the operation's id whose payload is this JSON text; False
+    # when the operation or its socket is gone. It waits only while the socket's buffers
+    # are full.
     push: Callable[[str], Awaitable[bool]]
 
 
